@@ -1,0 +1,3 @@
+//! # mamori-detect
+//!
+//! Detection engine: built-in checks, threat intel, exclusions and the alert lifecycle.

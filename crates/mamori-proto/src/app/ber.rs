@@ -1,0 +1,1 @@
+//! ber (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! bittorrent (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! dhcp (dissector module; see registry).

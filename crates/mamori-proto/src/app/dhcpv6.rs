@@ -1,0 +1,1 @@
+//! dhcpv6 (dissector module; see registry).

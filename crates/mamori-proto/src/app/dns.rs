@@ -1,0 +1,1 @@
+//! dns (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! ftp (dissector module; see registry).

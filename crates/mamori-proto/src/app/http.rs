@@ -1,0 +1,1 @@
+//! http (dissector module; see registry).

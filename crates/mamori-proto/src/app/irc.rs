@@ -1,0 +1,1 @@
+//! irc (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! kerberos (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! ldap (dissector module; see registry).

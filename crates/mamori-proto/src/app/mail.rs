@@ -1,0 +1,1 @@
+//! mail (dissector module; see registry).

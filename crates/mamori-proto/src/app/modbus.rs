@@ -1,0 +1,1 @@
+//! modbus (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! mqtt (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! netbios (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! ntp (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! openvpn (dissector module; see registry).

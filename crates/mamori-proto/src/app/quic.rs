@@ -1,0 +1,1 @@
+//! quic (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! rdp (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! sip (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! smb (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! snmp (dissector module; see registry).

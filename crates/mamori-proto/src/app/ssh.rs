@@ -1,0 +1,1 @@
+//! ssh (dissector module; see registry).

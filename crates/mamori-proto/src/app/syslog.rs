@@ -1,0 +1,1 @@
+//! syslog (dissector module; see registry).

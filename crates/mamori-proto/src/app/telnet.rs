@@ -1,0 +1,1 @@
+//! telnet (dissector module; see registry).

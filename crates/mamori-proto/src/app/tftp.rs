@@ -1,0 +1,1 @@
+//! tftp (dissector module; see registry).

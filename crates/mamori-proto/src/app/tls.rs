@@ -1,0 +1,1 @@
+//! tls (dissector module; see registry).

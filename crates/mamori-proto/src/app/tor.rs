@@ -1,0 +1,1 @@
+//! tor (dissector module; see registry).

@@ -1,0 +1,1 @@
+//! wireguard (dissector module; see registry).

@@ -1,0 +1,3 @@
+//! # mamori-scan
+//!
+//! Vulnerability scanning: nmap runner and hardened XML parser, CVE import, CPE and version matching

@@ -1,0 +1,3 @@
+//! # mamori-sigma
+//!
+//! Sigma rules (detection and correlation) compiled once and evaluated over events

@@ -1,0 +1,2 @@
+//! mamori binary.
+fn main() {}
