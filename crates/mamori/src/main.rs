@@ -1,2 +1,28 @@
-//! mamori binary.
-fn main() {}
+//! `mamori`: network detection and response, log management and vulnerability scanning in
+//! one binary. This file only parses the command line and dispatches; each command lives in
+//! its own module.
+
+mod analyze;
+mod cli;
+mod output;
+mod summary;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Analyze(args) => analyze::run(args),
+        cli::Command::Testkit(cmd) => cli::run_testkit(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mamori: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

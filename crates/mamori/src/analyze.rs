@@ -1,0 +1,214 @@
+//! `mamori analyze`: offline analysis of captures.
+//!
+//! Inputs are read in the order given, as one stream of event time. Packets go through the
+//! sensor (decode → flows → protocol dissectors); every event goes to the summary and, with
+//! `--format jsonl`, to the JSON-lines sink.
+
+use std::fs::File;
+use std::io::{BufReader, IsTerminal as _};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mamori_core::{Counters, Event, HomeNets};
+use mamori_flow::{Sensor, SensorConfig};
+use mamori_proto::capture::{CaptureError, CaptureReader};
+
+use crate::cli::{AnalyzeArgs, Format};
+use crate::output::JsonLines;
+use crate::summary::{InputFact, RunFacts, Summary};
+
+/// Where events go.
+struct Sinks {
+    summary: Summary,
+    jsonl: Option<JsonLines>,
+}
+
+impl Sinks {
+    fn emit(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        for ev in events.drain(..) {
+            self.summary.observe(&ev);
+            if let Some(j) = &mut self.jsonl {
+                j.write(&ev).context("writing JSON lines")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
+    let style = ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    pb.set_style(style);
+    pb
+}
+
+pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
+    let home_nets = match &args.home_net {
+        Some(s) => HomeNets::parse_list(s).context("--home-net")?,
+        None => HomeNets::private_defaults(),
+    };
+    let config = SensorConfig {
+        home_nets,
+        ..SensorConfig::default()
+    };
+    let mut sensor = Sensor::new(config);
+
+    let jsonl = match (args.format, &args.output) {
+        (Format::Jsonl, Some(p)) => Some(
+            JsonLines::to_path(p).with_context(|| format!("creating {}", p.display()))?,
+        ),
+        (Format::Jsonl, None) => Some(JsonLines::to_stdout()),
+        (Format::Table, _) => None,
+    };
+    let mut sinks = Sinks {
+        summary: Summary::default(),
+        jsonl,
+    };
+
+    let total: u64 = args
+        .inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let pb = progress_bar(total, args.quiet);
+    let started = Instant::now();
+    let mut facts = RunFacts::default();
+    let mut buf: Vec<Event> = Vec::with_capacity(256);
+    let mut done_bytes = 0u64;
+    let mut any_read = false;
+
+    for path in &args.inputs {
+        let name = path.display().to_string();
+        pb.set_message(short_name(path));
+        let fact = read_capture(path, &mut sensor, &mut sinks, &mut buf, &pb, done_bytes, &mut facts.unusable);
+        let fact = match fact {
+            Ok(f) => f,
+            Err(e) => InputFact {
+                name: name.clone(),
+                kind: "?".into(),
+                units: 0,
+                unit_name: "packets",
+                bytes: 0,
+                error: Some(format!("{e:#}")),
+            },
+        };
+        if fact.units > 0 {
+            any_read = true;
+        }
+        if let Some(err) = &fact.error {
+            pb.suspend(|| eprintln!("mamori: {name}: {err}"));
+        }
+        done_bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        facts.packets += fact.units;
+        facts.inputs.push(fact);
+    }
+    sensor.finish(&mut buf);
+    sinks.emit(&mut buf)?;
+    pb.finish_and_clear();
+    facts.elapsed_secs = started.elapsed().as_secs_f64();
+    facts.unusable.merge(sensor.stats().unusable());
+
+    if let Some(j) = sinks.jsonl.take() {
+        j.finish().context("flushing JSON lines")?;
+    }
+    if !args.quiet {
+        let text = sinks.summary.render(&facts);
+        if args.format == Format::Jsonl && args.output.is_none() {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    if !any_read {
+        eprintln!("mamori: nothing could be read from the inputs");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn short_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Read one capture file through the sensor. Read errors after some packets are reported in
+/// the returned fact (everything readable was processed); errors before any packet too.
+fn read_capture(
+    path: &Path,
+    sensor: &mut Sensor,
+    sinks: &mut Sinks,
+    buf: &mut Vec<Event>,
+    pb: &ProgressBar,
+    done_before: u64,
+    unusable: &mut Counters,
+) -> Result<InputFact> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("opening {name}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = match CaptureReader::new(BufReader::with_capacity(1 << 20, file)) {
+        Ok(r) => r,
+        Err(e) => {
+            unusable.incr_with_sample("input_not_a_capture", || format!("{name}: {e}"));
+            return Ok(InputFact {
+                name,
+                kind: "?".into(),
+                units: 0,
+                unit_name: "packets",
+                bytes: size,
+                error: Some(e.to_string()),
+            });
+        }
+    };
+    let kind = reader.format().to_string();
+    let mut n = 0u64;
+    let mut error = None;
+    loop {
+        match reader.next_packet() {
+            Ok(Some(pkt)) => {
+                sensor.process(&pkt, buf);
+                n += 1;
+                if !buf.is_empty() {
+                    sinks.emit(buf)?;
+                }
+                if n % 8192 == 0 {
+                    pb.set_position(done_before + reader.bytes_read());
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let reason = match &e {
+                    CaptureError::Truncated { .. } => "capture_truncated",
+                    CaptureError::Io(_) => "capture_io_error",
+                    _ => "capture_corrupt",
+                };
+                let unread = size.saturating_sub(reader.bytes_read());
+                unusable.incr_with_sample(reason, || format!("{name}: {e}"));
+                error = Some(format!(
+                    "{e}; {} packets before it were processed, {unread} bytes after it not read",
+                    n
+                ));
+                break;
+            }
+        }
+    }
+    Ok(InputFact {
+        name,
+        kind,
+        units: n,
+        unit_name: "packets",
+        bytes: size,
+        error,
+    })
+}
