@@ -1,11 +1,66 @@
 //! Link, network and transport decoding.
 //!
-//! INTERFACE DRAFT: the types below are the contract between this module and `mamori-flow`.
-//! The decoder implementation replaces the body of [`Decoder::decode`].
+//! [`Decoder::decode`] takes one captured frame and its [`LinkType`] and returns the innermost
+//! IP packet with its transport header ([`Decoded`]), borrowing the frame (zero-copy), or a
+//! [`Skip`] saying why not. Every skip is counted in [`Decoder::counters`] under a stable
+//! name.
+//!
+//! - Links: Ethernet (802.1Q / 802.1ad / QinQ tags up to [`MAX_VLAN_TAGS`], LLC/SNAP, PPPoE
+//!   session, MPLS up to [`MAX_MPLS_LABELS`]), Linux SLL and SLL2, raw IP (101, 228, 229, 12,
+//!   14), BSD NULL and OpenBSD LOOP (every `AF_INET6` value).
+//! - IPv4 with options (the header checksum is not verified) and IPv6 with extension headers
+//!   (hop-by-hop, routing, fragment, destination options, AH, mobility; at most
+//!   [`MAX_IPV6_EXT_HEADERS`]).
+//! - IPv4 and IPv6 fragments are reassembled with bounded memory ([`FragmentLimits`]).
+//! - GRE (version 0, optional checksum/key/sequence; IPv4, IPv6, transparent Ethernet
+//!   bridging, ERSPAN types I–III) and VXLAN (UDP [`VXLAN_PORT`]) are removed, at most
+//!   [`MAX_ENCAP_DEPTH`] deep; [`Decoded::tunnel`] names the innermost one removed.
+//! - TCP, UDP, ICMP and ICMPv6; ICMP errors carry the quoted flow as [`InnerTuple`].
+//!
+//! Skip reasons (counter names): `non_ip`, `fragment_held`, `truncated`, `unknown_linktype`,
+//! `bad_ip_version`, `bad_ip_header_len`, `bad_ip_total_len`, `bad_tcp_header_len`,
+//! `ipv6_ext_limit`, `vlan_limit`, `mpls_limit`, `encap_limit`, `fragment_too_large`,
+//! `fragment_too_many`, `fragment_inconsistent`, `fragment_truncated`, `nested_fragment`.
+//! Reassembly also counts `fragment_reassembled`, `fragment_overlap`, `fragment_evicted` and
+//! `fragment_timeout`.
+//!
+//! ```
+//! use mamori_core::Timestamp;
+//! use mamori_proto::packet::{Decoder, LinkType, Transport};
+//!
+//! // Raw IPv4 + UDP 10.0.0.1:5353 -> 10.0.0.2:53 with a 2-byte payload.
+//! let mut frame = vec![0x45, 0, 0, 30, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+//! frame.extend_from_slice(&[0x14, 0xe9, 0, 53, 0, 10, 0, 0, 0xab, 0xcd]);
+//! let mut dec = Decoder::new();
+//! let d = dec.decode(Timestamp::from_unix_secs(1), LinkType::RAW, &frame).unwrap();
+//! assert_eq!(d.ip.src.to_string(), "10.0.0.1");
+//! assert!(matches!(d.transport, Transport::Udp { dst_port: 53, payload: &[0xab, 0xcd], .. }));
+//! ```
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use mamori_core::{Counters, Timestamp};
+
+use crate::capture::RawPacket;
+
+mod frag;
+
+use frag::{FragInfo, FragKey, FragTable};
+pub use frag::{
+    FragmentLimits, FRAG_TIMEOUT, MAX_DATAGRAM_LEN, MAX_FRAGMENTS_PER_DATAGRAM, MAX_FRAG_BYTES,
+    MAX_FRAG_DATAGRAMS,
+};
+
+/// Most VLAN tags (802.1Q / 802.1ad) removed from one Ethernet header.
+pub const MAX_VLAN_TAGS: usize = 4;
+/// Most MPLS labels popped.
+pub const MAX_MPLS_LABELS: usize = 8;
+/// Most IPv6 extension headers followed in one packet.
+pub const MAX_IPV6_EXT_HEADERS: usize = 8;
+/// Most tunnels (GRE, VXLAN) removed from one frame.
+pub const MAX_ENCAP_DEPTH: usize = 4;
+/// UDP destination port of VXLAN.
+pub const VXLAN_PORT: u16 = 4789;
 
 /// A capture link type (pcap `LINKTYPE_*`), kept as a number so unknown values still parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +83,10 @@ impl LinkType {
     pub const IPV6: LinkType = LinkType(229);
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// Raw IP as DLT 12 (OpenBSD numbering of `DLT_RAW`).
+    pub const RAW_DLT12: LinkType = LinkType(12);
+    /// Raw IP as DLT 14 (BSD/OS numbering of `DLT_RAW`).
+    pub const RAW_DLT14: LinkType = LinkType(14);
 }
 
 /// TCP flags byte (CWR ECE URG ACK PSH RST SYN FIN).
@@ -188,25 +247,3 @@ pub enum Skip {
     Error(&'static str),
 }
 
-/// Decoder state: bounded IPv4 fragment reassembly and per-reason counters.
-#[derive(Debug, Default)]
-pub struct Decoder {
-    /// Per-reason counters (`truncated`, `unknown_linktype`, `bad_ip_version`, …).
-    pub counters: Counters,
-}
-
-impl Decoder {
-    /// A decoder with default limits.
-    pub fn new() -> Decoder {
-        Decoder::default()
-    }
-    /// Decode one frame.
-    pub fn decode<'a>(
-        &'a mut self,
-        _ts: Timestamp,
-        _linktype: LinkType,
-        _frame: &'a [u8],
-    ) -> Result<Decoded<'a>, Skip> {
-        Err(Skip::Error("unimplemented"))
-    }
-}
