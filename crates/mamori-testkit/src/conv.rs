@@ -235,7 +235,15 @@ impl TcpConversation {
         self.last = Some(side);
     }
 
-    fn emit(&mut self, side: Side, flags: TcpFlags, seq: u32, ack: u32, opts: Vec<u8>, data: &[u8]) {
+    fn emit(
+        &mut self,
+        side: Side,
+        flags: TcpFlags,
+        seq: u32,
+        ack: u32,
+        opts: Vec<u8>,
+        data: &[u8],
+    ) {
         self.tick(side);
         let (from, to) = match side {
             Side::Client => (&mut self.c, &self.s),
@@ -251,7 +259,11 @@ impl TcpConversation {
             sport: from.addr.port(),
             dport: to.addr.port(),
             seq,
-            ack: if flags.contains(TcpFlags::ACK) { ack } else { 0 },
+            ack: if flags.contains(TcpFlags::ACK) {
+                ack
+            } else {
+                0
+            },
             flags,
             window: from.window,
             urgent: 0,
@@ -287,7 +299,14 @@ impl TcpConversation {
         let ts = self.now.unix_nanos() as u32;
         let cisn = self.c.isn;
         let sisn = self.s.isn;
-        self.emit(Side::Client, TcpFlags::SYN, cisn, 0, tcp_syn_options(mss, ts, 7), &[]);
+        self.emit(
+            Side::Client,
+            TcpFlags::SYN,
+            cisn,
+            0,
+            tcp_syn_options(mss, ts, 7),
+            &[],
+        );
         self.emit(
             Side::Server,
             TcpFlags::SYN_ACK,
@@ -307,7 +326,14 @@ impl TcpConversation {
     pub fn syn_only(mut self) -> Self {
         let cisn = self.c.isn;
         let mss = u16::try_from(self.mss).unwrap_or(u16::MAX);
-        self.emit(Side::Client, TcpFlags::SYN, cisn, 0, tcp_syn_options(mss, 0, 7), &[]);
+        self.emit(
+            Side::Client,
+            TcpFlags::SYN,
+            cisn,
+            0,
+            tcp_syn_options(mss, 0, 7),
+            &[],
+        );
         self.c.next_seq = cisn.wrapping_add(1);
         self
     }
@@ -316,7 +342,14 @@ impl TcpConversation {
     pub fn rejected(mut self) -> Self {
         let cisn = self.c.isn;
         let mss = u16::try_from(self.mss).unwrap_or(u16::MAX);
-        self.emit(Side::Client, TcpFlags::SYN, cisn, 0, tcp_syn_options(mss, 0, 7), &[]);
+        self.emit(
+            Side::Client,
+            TcpFlags::SYN,
+            cisn,
+            0,
+            tcp_syn_options(mss, 0, 7),
+            &[],
+        );
         self.c.next_seq = cisn.wrapping_add(1);
         let ack = self.c.next_seq;
         self.emit(Side::Server, TcpFlags::RST_ACK, 0, ack, Vec::new(), &[]);
@@ -328,7 +361,14 @@ impl TcpConversation {
     pub fn half_open(mut self) -> Self {
         let cisn = self.c.isn;
         let sisn = self.s.isn;
-        self.emit(Side::Client, TcpFlags::SYN, cisn, 0, tcp_syn_options(1460, 0, 10), &[]);
+        self.emit(
+            Side::Client,
+            TcpFlags::SYN,
+            cisn,
+            0,
+            tcp_syn_options(1460, 0, 10),
+            &[],
+        );
         self.emit(
             Side::Server,
             TcpFlags::SYN_ACK,
@@ -389,7 +429,11 @@ impl TcpConversation {
             Side::Server => Side::Client,
         };
         for (i, (sseq, chunk, last)) in segs.iter().enumerate() {
-            let flags = if *last { TcpFlags::PSH_ACK } else { TcpFlags::ACK };
+            let flags = if *last {
+                TcpFlags::PSH_ACK
+            } else {
+                TcpFlags::ACK
+            };
             self.emit(side, flags, *sseq, ack, Vec::new(), chunk);
             // Delayed ACK every second in-order segment (not while reordering).
             if !reorder && i % 2 == 1 && !*last {
@@ -400,7 +444,7 @@ impl TcpConversation {
         }
         if retransmit {
             if let Some((s, d, l)) = first {
-                self.now = self.now + Duration::from_nanos(self.rtt.as_nanos() * 2);
+                self.now = self.now + Duration::from_nanos(self.rtt.as_nanos().saturating_mul(2));
                 let flags = if l { TcpFlags::PSH_ACK } else { TcpFlags::ACK };
                 self.emit(side, flags, s, ack, Vec::new(), &d);
             }
@@ -621,7 +665,10 @@ impl UdpExchange {
             return self;
         }
         self.tick(Side::Server);
-        let f = self.base(Side::Server).ip(self.s.ip(), self.c.ip()).ip_id(self.sid);
+        let f = self
+            .base(Side::Server)
+            .ip(self.s.ip(), self.c.ip())
+            .ip_id(self.sid);
         let f = if self.s.is_ipv4() && self.c.is_ipv4() {
             f.icmp_port_unreachable(&self.last_client_ip)
         } else {
@@ -688,7 +735,12 @@ pub fn dhcp_dora(
         hostname: hostname.to_owned(),
         ip: offered,
         server,
-        router: Ipv4Addr::new(offered.octets()[0], offered.octets()[1], offered.octets()[2], 1),
+        router: Ipv4Addr::new(
+            offered.octets()[0],
+            offered.octets()[1],
+            offered.octets()[2],
+            1,
+        ),
         dns: server,
         mask: Ipv4Addr::new(255, 255, 255, 0),
         lease_secs: 86_400,
@@ -781,7 +833,11 @@ mod tests {
         let (mut c_next, mut s_next) = (cisn, sisn);
         let mut server_bytes = 0;
         for s in &segs {
-            let next = if s.from_client { &mut c_next } else { &mut s_next };
+            let next = if s.from_client {
+                &mut c_next
+            } else {
+                &mut s_next
+            };
             assert_eq!(s.seq, *next, "in-order seq");
             *next = next.wrapping_add(s.len + u32::from(s.flags & 0x03 != 0));
             if !s.from_client {
@@ -796,7 +852,12 @@ mod tests {
             }
         }
         // 5 segments of 1000 bytes from the server (MSS honoured).
-        assert_eq!(segs.iter().filter(|s| !s.from_client && s.len == 1000).count(), 5);
+        assert_eq!(
+            segs.iter()
+                .filter(|s| !s.from_client && s.len == 1000)
+                .count(),
+            5
+        );
         // The final ACK acknowledges the server FIN.
         let last = segs.last().unwrap();
         assert!(last.from_client);
@@ -832,14 +893,22 @@ mod tests {
         let data: Vec<&Seg> = segs.iter().filter(|s| s.len > 0).collect();
         assert_eq!(data.len(), 4);
         assert!(data[0].seq > data[1].seq, "first two swapped");
-        assert_eq!(data[3].seq, data[0].seq, "retransmission repeats the first sent");
+        assert_eq!(
+            data[3].seq, data[0].seq,
+            "retransmission repeats the first sent"
+        );
         let ack = segs.last().unwrap();
         assert_eq!(ack.ack, segs[2].seq + 30);
     }
 
     #[test]
     fn empty_payload_and_tiny_mss_do_not_panic() {
-        let f = conv().mss(0).handshake().client(&[]).client(b"abc").frames();
+        let f = conv()
+            .mss(0)
+            .handshake()
+            .client(&[])
+            .client(b"abc")
+            .frames();
         // 3 handshake + 3 one-byte segments + 1 delayed ack + final ack
         assert_eq!(f.len(), 8);
     }

@@ -200,19 +200,27 @@ impl fmt::Display for Mac {
 }
 
 /// Sum 16-bit big-endian words of `data` onto `acc` (an odd last byte is padded with zero).
-pub fn sum16(data: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
+/// The result is partially folded so callers can keep adding to it.
+pub fn sum16(data: &[u8], acc: u32) -> u32 {
+    // Ones'-complement addition is associative over wider words: add 32-bit words into a
+    // 64-bit accumulator and fold at the end (RFC 1071 section 2).
+    let mut sum = u64::from(acc);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        acc = acc.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
-        // Fold early so very long inputs cannot overflow.
-        if acc > 0xFFFF_0000 {
-            acc = (acc & 0xFFFF) + (acc >> 16);
-        }
+        let v = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        sum += (v >> 32) + (v & 0xFFFF_FFFF);
     }
-    if let [last] = chunks.remainder() {
-        acc = acc.wrapping_add(u32::from(*last) << 8);
+    let mut rest = chunks.remainder().chunks_exact(2);
+    for c in &mut rest {
+        sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    acc
+    if let [last] = rest.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    sum as u32
 }
 
 /// Fold a 32-bit sum into a 16-bit ones' complement checksum.
@@ -994,9 +1002,10 @@ impl Frame {
     /// Append the transport header and payload, with its checksum, to `out`.
     fn write_l4(&self, out: &mut Vec<u8>) {
         let start = out.len();
-        let (src, dst) = self
-            .addrs()
-            .unwrap_or((IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        let (src, dst) = self.addrs().unwrap_or((
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        ));
         let mut ck_at: Option<usize> = None;
         let mut pseudo = false;
         match &self.l4 {
@@ -1082,14 +1091,9 @@ impl Frame {
             }
             Net::V6(h) => {
                 let hstart = out.len();
-                out.push(0x60 | (h.tclass >> 4));
-                out.push((h.tclass << 4) | ((h.flow_label >> 16) as u8 & 0x0F));
-                out.extend_from_slice(&((h.flow_label & 0xFFFF) as u16).to_be_bytes());
-                out.extend_from_slice(&[0, 0]); // payload length, patched below
-                out.push(h.ext.first().map_or(self.l4.proto(), Ipv6Ext::proto));
-                out.push(h.hop_limit);
-                out.extend_from_slice(&h.src.octets());
-                out.extend_from_slice(&h.dst.octets());
+                // Payload length is patched below.
+                let next = h.ext.first().map_or(self.l4.proto(), Ipv6Ext::proto);
+                write_ipv6_fixed(out, h, next, 0);
                 for (i, e) in h.ext.iter().enumerate() {
                     let next = h.ext.get(i + 1).map_or(self.l4.proto(), Ipv6Ext::proto);
                     e.write(next, out);
@@ -1103,14 +1107,21 @@ impl Frame {
         }
     }
 
-    /// Fragment an IPv4 packet so that each IP packet is at most `mtu` bytes (at least
-    /// [`FRAGMENT_MTU_MIN`]); returns the frames in order, each with the link header. The
-    /// transport checksum is computed over the whole datagram, as the sender does. A packet
-    /// that fits, or a non-IPv4 frame, is returned as a single frame.
+    /// Fragment the packet so that each IP packet is at most `mtu` bytes; returns the frames
+    /// in order, each with the link header. IPv4 uses the MF flag and fragment offset (MTU at
+    /// least [`FRAGMENT_MTU_MIN`]); IPv6 inserts a Fragment extension header after the
+    /// extension headers already present (all treated as unfragmentable). The transport
+    /// checksum is computed over the whole datagram, as the sender does. A packet that fits,
+    /// or a frame without IP, is returned as a single frame.
     pub fn fragment(&self, mtu: usize) -> Vec<Vec<u8>> {
-        let Net::V4(h) = &self.net else {
-            return vec![self.build()];
-        };
+        match &self.net {
+            Net::V4(h) => self.fragment_v4(h, mtu),
+            Net::V6(h) => self.fragment_v6(h, mtu),
+            Net::None => vec![self.build()],
+        }
+    }
+
+    fn fragment_v4(&self, h: &V4Hdr, mtu: usize) -> Vec<Vec<u8>> {
         let mtu = mtu.max(FRAGMENT_MTU_MIN + h.options.len());
         let hlen = 20 + h.options.len();
         let mut seg = Vec::with_capacity(16 + self.payload.len());
@@ -1134,10 +1145,177 @@ impl Frame {
         }
         frames
     }
+
+    fn fragment_v6(&self, h: &V6Hdr, mtu: usize) -> Vec<Vec<u8>> {
+        let mut ext = Vec::new();
+        for (i, e) in h.ext.iter().enumerate() {
+            let next = h.ext.get(i + 1).map_or(ipproto::FRAGMENT, Ipv6Ext::proto);
+            e.write(next, &mut ext);
+        }
+        let first_next = h.ext.first().map_or(ipproto::FRAGMENT, Ipv6Ext::proto);
+        let unfrag = 40 + ext.len();
+        let mut seg = Vec::with_capacity(16 + self.payload.len());
+        self.write_l4(&mut seg);
+        if unfrag + seg.len() <= mtu {
+            return vec![self.build()];
+        }
+        let mtu = mtu.max(unfrag + 16);
+        let chunk = ((mtu - unfrag - 8) / 8 * 8).max(8);
+        let id = 0x4D00_0000 | u32::from(checksum(&seg));
+        let n = seg.chunks(chunk).len();
+        let mut frames = Vec::with_capacity(n);
+        for (i, part) in seg.chunks(chunk).enumerate() {
+            let mut out = Vec::with_capacity(unfrag + 8 + part.len() + 22);
+            self.write_link(&mut out);
+            write_ipv6_fixed(&mut out, h, first_next, len16(ext.len() + 8 + part.len()));
+            out.extend_from_slice(&ext);
+            let offset = u16::try_from(i * chunk / 8).unwrap_or(0x1FFF) & 0x1FFF;
+            Ipv6Ext::Fragment {
+                offset,
+                more: i + 1 < n,
+                id,
+            }
+            .write(self.l4.proto(), &mut out);
+            out.extend_from_slice(part);
+            frames.push(out);
+        }
+        frames
+    }
+}
+
+fn write_ipv6_fixed(out: &mut Vec<u8>, h: &V6Hdr, next: u8, payload_len: u16) {
+    out.push(0x60 | (h.tclass >> 4));
+    out.push((h.tclass << 4) | ((h.flow_label >> 16) as u8 & 0x0F));
+    out.extend_from_slice(&((h.flow_label & 0xFFFF) as u16).to_be_bytes());
+    out.extend_from_slice(&payload_len.to_be_bytes());
+    out.push(next);
+    out.push(h.hop_limit);
+    out.extend_from_slice(&h.src.octets());
+    out.extend_from_slice(&h.dst.octets());
 }
 
 /// Largest IPv4 options area.
 pub const IPV4_OPTIONS_MAX: usize = 40;
+
+/// Transport header for [`ipv4_frame_into`], the allocation-free fast path used by
+/// high-volume generators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastL4 {
+    /// TCP without options.
+    Tcp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgement number.
+        ack: u32,
+        /// Flags.
+        flags: TcpFlags,
+        /// Window.
+        window: u16,
+    },
+    /// UDP.
+    Udp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+    },
+    /// ICMP with type, code and the 4 rest-of-header bytes.
+    Icmp {
+        /// Type.
+        ty: u8,
+        /// Code.
+        code: u8,
+        /// Rest of header.
+        rest: [u8; 4],
+    },
+}
+
+/// Append an Ethernet/IPv4 frame to `out` without intermediate allocations. The result is
+/// byte-identical to the equivalent [`Frame`] build.
+#[allow(clippy::too_many_arguments)] // reason: flat arguments keep the hot path allocation-free
+pub fn ipv4_frame_into(
+    out: &mut Vec<u8>,
+    src_mac: Mac,
+    dst_mac: Mac,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    id: u16,
+    l4: &FastL4,
+    payload: &[u8],
+) {
+    out.extend_from_slice(&dst_mac.0);
+    out.extend_from_slice(&src_mac.0);
+    out.extend_from_slice(&ethertype::IPV4.to_be_bytes());
+    let hstart = out.len();
+    let (proto, l4len) = match l4 {
+        FastL4::Tcp { .. } => (ipproto::TCP, 20),
+        FastL4::Udp { .. } => (ipproto::UDP, 8),
+        FastL4::Icmp { .. } => (ipproto::ICMP, 8),
+    };
+    let total = len16(20 + l4len + payload.len());
+    let h = V4Hdr {
+        src,
+        dst,
+        ttl,
+        id,
+        tos: 0,
+        df: matches!(l4, FastL4::Tcp { .. }),
+        options: Vec::new(),
+    };
+    write_ipv4_header(out, &h, proto, total, 0, false);
+    patch_ipv4_len_ck(out, hstart, total);
+    let lstart = out.len();
+    let ck_at = match *l4 {
+        FastL4::Tcp {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            window,
+        } => {
+            out.extend_from_slice(&sport.to_be_bytes());
+            out.extend_from_slice(&dport.to_be_bytes());
+            out.extend_from_slice(&seq.to_be_bytes());
+            out.extend_from_slice(&ack.to_be_bytes());
+            out.push(0x50);
+            out.push(flags.0);
+            out.extend_from_slice(&window.to_be_bytes());
+            out.extend_from_slice(&[0, 0, 0, 0]);
+            lstart + 16
+        }
+        FastL4::Udp { sport, dport } => {
+            out.extend_from_slice(&sport.to_be_bytes());
+            out.extend_from_slice(&dport.to_be_bytes());
+            out.extend_from_slice(&len16(8 + payload.len()).to_be_bytes());
+            out.extend_from_slice(&[0, 0]);
+            lstart + 6
+        }
+        FastL4::Icmp { ty, code, rest } => {
+            out.extend_from_slice(&[ty, code, 0, 0]);
+            out.extend_from_slice(&rest);
+            lstart + 2
+        }
+    };
+    out.extend_from_slice(payload);
+    let seg = out.get(lstart..).unwrap_or(&[]);
+    let mut ck = if proto == ipproto::ICMP {
+        checksum(seg)
+    } else {
+        l4_checksum(IpAddr::V4(src), IpAddr::V4(dst), proto, seg)
+    };
+    if proto == ipproto::UDP && ck == 0 {
+        ck = 0xFFFF;
+    }
+    if let Some(slot) = out.get_mut(ck_at..ck_at + 2) {
+        slot.copy_from_slice(&ck.to_be_bytes());
+    }
+}
 
 fn id_seq(id: u16, seq: u16) -> [u8; 4] {
     let a = id.to_be_bytes();
@@ -1197,9 +1375,25 @@ mod tests {
     }
 
     #[test]
+    fn wide_sum_matches_naive_sum() {
+        let mut r = crate::rng::SplitMix64::new(5);
+        for len in 0..200 {
+            let d = r.bytes(len);
+            let mut naive: u32 = 0;
+            for c in d.chunks(2) {
+                naive += u32::from(c[0]) << 8 | u32::from(c.get(1).copied().unwrap_or(0));
+            }
+            assert_eq!(fold(sum16(&d, 7)), fold(naive + 7), "len {len}");
+        }
+    }
+
+    #[test]
     fn rfc1071_example_checksum() {
         // RFC 1071 section 3 example: words 0001 f203 f4f5 f6f7 sum to ddf2 -> checksum 220d.
-        assert_eq!(checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0x220d);
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0x220d
+        );
         // Odd length pads with a zero byte.
         assert_eq!(checksum(&[0x01]), !0x0100);
     }
@@ -1208,12 +1402,18 @@ mod tests {
     fn known_ipv4_header_checksum() {
         // Classic worked example header: 4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7.
         let f = Frame::raw()
-            .ipv4(Ipv4Addr::new(192, 168, 0, 1), Ipv4Addr::new(192, 168, 0, 199))
+            .ipv4(
+                Ipv4Addr::new(192, 168, 0, 1),
+                Ipv4Addr::new(192, 168, 0, 199),
+            )
             .dont_fragment(true)
             .ip_proto(17)
             .payload(&[0u8; 0x73 - 20]);
         let b = f.build();
-        assert_eq!(&b[..12], &[0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0xb8, 0x61]);
+        assert_eq!(
+            &b[..12],
+            &[0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0xb8, 0x61]
+        );
         assert_eq!(checksum(&b[..20]), 0);
     }
 
@@ -1308,7 +1508,11 @@ mod tests {
 
     #[test]
     fn icmp_error_quotes_original_and_verifies() {
-        let orig = Frame::raw().ipv4(A, B).udp(40_000, 161).payload(b"q").build_ip();
+        let orig = Frame::raw()
+            .ipv4(A, B)
+            .udp(40_000, 161)
+            .payload(b"q")
+            .build_ip();
         let b = Frame::raw().ipv4(B, A).icmp_port_unreachable(&orig).build();
         assert_eq!(b[8], ROUTER_TTL);
         assert_eq!(b[9], ipproto::ICMP);
@@ -1337,13 +1541,19 @@ mod tests {
 
     #[test]
     fn gre_and_vxlan_encapsulate_inner() {
-        let inner = Frame::raw().ipv4(A, B).udp(53, 53).payload(b"in").build_ip();
+        let inner = Frame::raw()
+            .ipv4(A, B)
+            .udp(53, 53)
+            .payload(b"in")
+            .build_ip();
         let g = Frame::raw().ipv4(B, A).gre_ip(&inner).gre_key(7).build();
         assert_eq!(g[9], ipproto::GRE);
         assert_eq!(&g[20..24], &[0x20, 0, 0x08, 0x00]);
         assert_eq!(&g[24..28], &7u32.to_be_bytes());
         assert_eq!(&g[28..], &inner[..]);
-        let eth = Frame::ethernet(Mac::local(3), Mac::local(4)).ipv4(A, B).build();
+        let eth = Frame::ethernet(Mac::local(3), Mac::local(4))
+            .ipv4(A, B)
+            .build();
         let v = Frame::raw().ipv4(B, A).vxlan(0x123456, &eth).build();
         assert_eq!(be16(&v, 22), VXLAN_PORT);
         assert_eq!(&v[28..36], &[0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0]);
@@ -1374,9 +1584,57 @@ mod tests {
             data.extend_from_slice(&ip[20..]);
         }
         assert_eq!(&data[..], &whole[34..]);
-        // Tiny MTU is clamped, never panics; non-IPv4 returns one frame.
+        // Tiny MTU is clamped, never panics; a frame that fits returns one frame.
         assert!(f.fragment(0).len() > 100);
-        assert_eq!(Frame::raw().ipv6(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST).fragment(10).len(), 1);
+        assert_eq!(
+            Frame::raw()
+                .ipv6(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST)
+                .fragment(1280)
+                .len(),
+            1
+        );
+        assert_eq!(
+            Frame::raw()
+                .arp(1, Mac::ZERO, A, Mac::ZERO, B)
+                .fragment(10)
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn ipv6_fragments_carry_fragment_header_and_reassemble() {
+        let s: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let d: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let payload: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+        let f = Frame::raw()
+            .ipv6(s, d)
+            .ext_header(Ipv6Ext::DestOpts(vec![]))
+            .udp(5000, 5001)
+            .payload(&payload);
+        let whole = f.build();
+        let frags = f.fragment(1280);
+        assert_eq!(frags.len(), 3);
+        let mut data = Vec::new();
+        let mut ids = Vec::new();
+        for (i, fr) in frags.iter().enumerate() {
+            assert!(fr.len() <= 1280);
+            assert_eq!(fr[6], ipproto::DSTOPTS);
+            assert_eq!(usize::from(be16(fr, 4)), fr.len() - 40);
+            // dest opts (8 bytes) points at the fragment header
+            assert_eq!(fr[40], ipproto::FRAGMENT);
+            let fh = &fr[48..56];
+            assert_eq!(fh[0], ipproto::UDP);
+            let off = be16(fh, 2);
+            assert_eq!(usize::from(off >> 3) * 8, data.len());
+            assert_eq!(off & 1 == 1, i < 2);
+            ids.push(u32::from_be_bytes([fh[4], fh[5], fh[6], fh[7]]));
+            data.extend_from_slice(&fr[56..]);
+        }
+        assert!(ids.windows(2).all(|w| w[0] == w[1]));
+        // Reassembled fragmentable part equals the unfragmented UDP datagram.
+        assert_eq!(&data[..], &whole[48..]);
+        assert_eq!(l4_checksum(s.into(), d.into(), 17, &data), 0);
     }
 
     #[test]
@@ -1390,7 +1648,9 @@ mod tests {
         assert_eq!(be16(&s2, 0), 0x0800);
         assert_eq!(&s2[4..8], &3u32.to_be_bytes());
         assert_eq!(s2[20], 0x45);
-        let n = Frame::null().ipv6(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST).build();
+        let n = Frame::null()
+            .ipv6(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST)
+            .build();
         assert_eq!(&n[..4], &NULL_AF_INET6.to_le_bytes());
         assert_eq!(n[4] >> 4, 6);
         assert_eq!(Frame::null().linktype(), linktype::NULL);
@@ -1419,14 +1679,105 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_matches_builder() {
+        let seg = TcpSeg {
+            sport: 1,
+            dport: 2,
+            seq: 3,
+            ack: 4,
+            flags: TcpFlags::PSH_ACK,
+            window: 5,
+            ..TcpSeg::default()
+        };
+        let slow = Frame::ethernet(Mac::local(1), Mac::local(2))
+            .ipv4(A, B)
+            .ttl(9)
+            .ip_id(10)
+            .dont_fragment(true)
+            .tcp(seg)
+            .payload(b"xyz")
+            .build();
+        let mut fast = Vec::new();
+        let l4 = FastL4::Tcp {
+            sport: 1,
+            dport: 2,
+            seq: 3,
+            ack: 4,
+            flags: TcpFlags::PSH_ACK,
+            window: 5,
+        };
+        ipv4_frame_into(
+            &mut fast,
+            Mac::local(1),
+            Mac::local(2),
+            A,
+            B,
+            9,
+            10,
+            &l4,
+            b"xyz",
+        );
+        assert_eq!(slow, fast);
+        let slow_u = Frame::ethernet(Mac::local(1), Mac::local(2))
+            .ipv4(A, B)
+            .udp(53, 53)
+            .payload(b"q")
+            .build();
+        let mut fast_u = Vec::new();
+        ipv4_frame_into(
+            &mut fast_u,
+            Mac::local(1),
+            Mac::local(2),
+            A,
+            B,
+            64,
+            0,
+            &FastL4::Udp {
+                sport: 53,
+                dport: 53,
+            },
+            b"q",
+        );
+        assert_eq!(slow_u, fast_u);
+        let slow_i = Frame::ethernet(Mac::local(1), Mac::local(2))
+            .ipv4(A, B)
+            .icmp(8, 0, [0, 1, 0, 2])
+            .build();
+        let mut fast_i = Vec::new();
+        ipv4_frame_into(
+            &mut fast_i,
+            Mac::local(1),
+            Mac::local(2),
+            A,
+            B,
+            64,
+            0,
+            &FastL4::Icmp {
+                ty: 8,
+                code: 0,
+                rest: [0, 1, 0, 2],
+            },
+            b"",
+        );
+        assert_eq!(slow_i, fast_i);
+    }
+
+    #[test]
     fn oversized_payload_does_not_panic() {
-        let b = Frame::raw().ipv4(A, B).udp(1, 2).payload(&vec![0u8; 70_000]).build();
+        let b = Frame::raw()
+            .ipv4(A, B)
+            .udp(1, 2)
+            .payload(&vec![0u8; 70_000])
+            .build();
         assert_eq!(be16(&b, 2), u16::MAX);
         let opts = vec![1u8; 100];
         let t = Frame::raw()
             .ipv4(A, B)
             .ipv4_options(&opts)
-            .tcp(TcpSeg { options: opts.clone(), ..TcpSeg::new(1, 2) })
+            .tcp(TcpSeg {
+                options: opts.clone(),
+                ..TcpSeg::new(1, 2)
+            })
             .build();
         assert_eq!(t[0] & 0x0F, 15);
         assert_eq!(t[60 + 12] >> 4, 15);

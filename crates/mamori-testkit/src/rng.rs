@@ -50,7 +50,7 @@ impl SplitMix64 {
         if hi <= lo {
             return lo;
         }
-        lo + self.below(hi - lo + 1)
+        lo + self.below((hi - lo).saturating_add(1))
     }
 
     /// True with probability `percent`/100.

@@ -17,6 +17,7 @@ use mamori_flow::{Sensor, SensorConfig};
 use mamori_proto::capture::{CaptureError, CaptureReader};
 
 use crate::cli::{AnalyzeArgs, Format};
+use crate::i18n::Lang;
 use crate::output::JsonLines;
 use crate::summary::{InputFact, RunFacts, Summary};
 
@@ -52,7 +53,7 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     pb
 }
 
-pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
+pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     let home_nets = match &args.home_net {
         Some(s) => HomeNets::parse_list(s).context("--home-net")?,
         None => HomeNets::private_defaults(),
@@ -117,13 +118,13 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     sinks.emit(&mut buf)?;
     pb.finish_and_clear();
     facts.elapsed_secs = started.elapsed().as_secs_f64();
-    facts.unusable.merge(sensor.stats().unusable());
+    facts.unusable.merge(&sensor.stats().counters());
 
     if let Some(j) = sinks.jsonl.take() {
         j.finish().context("flushing JSON lines")?;
     }
     if !args.quiet {
-        let text = sinks.summary.render(&facts);
+        let text = sinks.summary.render(&facts, lang.msgs());
         if args.format == Format::Jsonl && args.output.is_none() {
             eprint!("{text}");
         } else {

@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "mamori", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// Language of terminal output (default: from MAMORI_LANG / LANG, e.g. ja_JP.UTF-8 → ja).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<crate::i18n::Lang>,
     #[command(subcommand)]
     pub command: Command,
 }

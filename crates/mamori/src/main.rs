@@ -4,6 +4,7 @@
 
 mod analyze;
 mod cli;
+mod i18n;
 mod output;
 mod summary;
 mod table;
@@ -14,8 +15,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let lang = cli.lang.unwrap_or_else(i18n::Lang::from_env);
     let result = match cli.command {
-        cli::Command::Analyze(args) => analyze::run(args),
+        cli::Command::Analyze(args) => analyze::run(args, lang),
         cli::Command::Testkit(cmd) => cli::run_testkit(cmd),
     };
     match result {

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use mamori_core::{Counters, Event, EventKind};
 
+use crate::i18n::Msgs;
 use crate::table::{bytes, thousands, Align, Table};
 
 const TOP: usize = 10;
@@ -27,6 +28,7 @@ struct AlertAgg {
     severity: i64,
     count: u64,
     example: String,
+    example_ja: Option<String>,
 }
 
 /// Accumulates the summary from events.
@@ -108,6 +110,7 @@ impl Summary {
             if a.name.is_empty() {
                 a.name = ev.get_str("rule.name").unwrap_or("").to_owned();
                 a.example = ev.get_str("message").unwrap_or("").to_owned();
+                a.example_ja = ev.get_str("mamori.message_ja").map(str::to_owned);
             }
             return;
         }
@@ -149,15 +152,15 @@ impl Summary {
         self.alert_total
     }
 
-    pub fn render(&self, facts: &RunFacts) -> String {
+    pub fn render(&self, facts: &RunFacts, m: &Msgs) -> String {
         let mut o = String::new();
-        let _ = writeln!(o, "Inputs");
+        let _ = writeln!(o, "{}", m.inputs);
         let mut t = Table::new(&[
-            ("file", Align::Left),
-            ("format", Align::Left),
-            ("read", Align::Right),
-            ("size", Align::Right),
-            ("status", Align::Left),
+            (m.file, Align::Left),
+            (m.format, Align::Left),
+            (m.read, Align::Right),
+            (m.size, Align::Right),
+            (m.status, Align::Left),
         ]);
         for i in &facts.inputs {
             t.row(vec![
@@ -165,7 +168,7 @@ impl Summary {
                 i.kind.clone(),
                 format!("{} {}", thousands(i.units), i.unit_name),
                 bytes(i.bytes),
-                i.error.clone().unwrap_or_else(|| "ok".into()),
+                i.error.clone().unwrap_or_else(|| m.ok.into()),
             ]);
         }
         o.push_str(&t.render(2));
@@ -176,11 +179,12 @@ impl Summary {
         };
         let _ = writeln!(
             o,
-            "  {} events in {:.2} s{}",
+            "  {} {} {:.2} s{}",
             thousands(self.events),
+            m.events_in,
             facts.elapsed_secs,
             if facts.packets > 0 {
-                format!(" ({} packets/s)", thousands(rate as u64))
+                format!(" ({} {})", thousands(rate as u64), m.per_sec_packets)
             } else {
                 String::new()
             }
@@ -189,17 +193,20 @@ impl Summary {
         if self.flows.flows > 0 {
             let _ = writeln!(
                 o,
-                "\nFlows: {} flows, {} packets, {}",
+                "\n{}: {} {}, {} {}, {}",
+                m.flows_title,
                 thousands(self.flows.flows),
+                m.flows,
                 thousands(self.flows.packets),
+                m.packets,
                 bytes(self.flows.bytes)
             );
             let mut t = Table::new(&[
-                ("protocol", Align::Left),
-                ("flows", Align::Right),
-                ("packets", Align::Right),
-                ("bytes", Align::Right),
-                ("% bytes", Align::Right),
+                (m.protocol, Align::Left),
+                (m.flows, Align::Right),
+                (m.packets, Align::Right),
+                (m.bytes, Align::Right),
+                (m.pct_bytes, Align::Right),
             ]);
             let total = self.flows.bytes.max(1) as f64;
             let mut protos: Vec<(&String, &Traffic)> = self.by_protocol.iter().collect();
@@ -214,12 +221,12 @@ impl Summary {
                 ]);
             }
             o.push_str(&t.render(2));
-            let _ = writeln!(o, "\nTop talkers (by bytes)");
+            let _ = writeln!(o, "\n{}", m.top_talkers);
             let mut t = Table::new(&[
-                ("address", Align::Left),
-                ("flows", Align::Right),
-                ("packets", Align::Right),
-                ("bytes", Align::Right),
+                (m.address, Align::Left),
+                (m.flows, Align::Right),
+                (m.packets, Align::Right),
+                (m.bytes, Align::Right),
             ]);
             for (ip, tr) in top(&self.talkers, |t| t.bytes) {
                 t.row(vec![
@@ -230,11 +237,11 @@ impl Summary {
                 ]);
             }
             o.push_str(&t.render(2));
-            let _ = writeln!(o, "\nTop conversations (by bytes)");
+            let _ = writeln!(o, "\n{}", m.top_conversations);
             let mut t = Table::new(&[
-                ("client → server", Align::Left),
-                ("flows", Align::Right),
-                ("bytes", Align::Right),
+                (m.client_server, Align::Left),
+                (m.flows, Align::Right),
+                (m.bytes, Align::Right),
             ]);
             for ((a, b), tr) in top(&self.pairs, |t| t.bytes) {
                 t.row(vec![
@@ -245,17 +252,17 @@ impl Summary {
             }
             o.push_str(&t.render(2));
         }
-        for (title, m) in [
-            ("Top DNS queries", &self.dns_names),
-            ("Top TLS server names", &self.tls_names),
-            ("Top HTTP hosts", &self.http_hosts),
+        for (title, names) in [
+            (m.top_dns, &self.dns_names),
+            (m.top_tls, &self.tls_names),
+            (m.top_http, &self.http_hosts),
         ] {
-            if m.is_empty() {
+            if names.is_empty() {
                 continue;
             }
             let _ = writeln!(o, "\n{title}");
-            let mut t = Table::new(&[("name", Align::Left), ("count", Align::Right)]);
-            for (k, n) in top_counts(m) {
+            let mut t = Table::new(&[(m.name, Align::Left), (m.count, Align::Right)]);
+            for (k, n) in top_counts(names) {
                 t.row(vec![k.to_owned(), thousands(n)]);
             }
             o.push_str(&t.render(2));
@@ -263,20 +270,20 @@ impl Summary {
         let mut datasets: Vec<(&String, &u64)> = self.by_dataset.iter().collect();
         datasets.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         if !datasets.is_empty() {
-            let _ = writeln!(o, "\nRecords by dataset");
-            let mut t = Table::new(&[("dataset", Align::Left), ("records", Align::Right)]);
+            let _ = writeln!(o, "\n{}", m.by_dataset);
+            let mut t = Table::new(&[(m.dataset, Align::Left), (m.records, Align::Right)]);
             for (d, n) in datasets {
                 t.row(vec![d.clone(), thousands(*n)]);
             }
             o.push_str(&t.render(2));
         }
         if !self.alerts.is_empty() {
-            let _ = writeln!(o, "\nAlerts: {}", thousands(self.alert_total));
+            let _ = writeln!(o, "\n{}: {}", m.alerts, thousands(self.alert_total));
             let mut t = Table::new(&[
-                ("severity", Align::Left),
-                ("rule", Align::Left),
-                ("count", Align::Right),
-                ("example", Align::Left),
+                (m.severity, Align::Left),
+                (m.rule, Align::Left),
+                (m.count, Align::Right),
+                (m.example, Align::Left),
             ]);
             let mut v: Vec<(&String, &AlertAgg)> = self.alerts.iter().collect();
             v.sort_by(|a, b| {
@@ -288,7 +295,10 @@ impl Summary {
             for (id, a) in v {
                 let sev = mamori_core::Severity::parse(&a.severity.to_string())
                     .map_or("?", |s| s.as_str());
-                let mut ex = a.example.clone();
+                let mut ex = match (&a.example_ja, m.ja) {
+                    (Some(j), true) => j.clone(),
+                    _ => a.example.clone(),
+                };
                 if ex.chars().count() > 100 {
                     ex = ex.chars().take(99).collect::<String>() + "…";
                 }
@@ -296,14 +306,14 @@ impl Summary {
             }
             o.push_str(&t.render(2));
         }
-        let _ = writeln!(o, "\nNot used (per reason)");
+        let _ = writeln!(o, "\n{}", m.not_used);
         if facts.unusable.is_empty() {
-            let _ = writeln!(o, "  nothing: every input unit was read and decoded");
+            let _ = writeln!(o, "  {}", m.nothing_unused);
         } else {
             let mut t = Table::new(&[
-                ("reason", Align::Left),
-                ("count", Align::Right),
-                ("first example", Align::Left),
+                (m.reason, Align::Left),
+                (m.count, Align::Right),
+                (m.first_example, Align::Left),
             ]);
             for (name, c) in facts.unusable.iter() {
                 t.row(vec![
@@ -347,7 +357,9 @@ mod tests {
         s.observe(&dns);
         let mut facts = RunFacts::default();
         facts.unusable.incr_with_sample("truncated", || "a.pcap packet 7".into());
-        let out = s.render(&facts);
+        let out = s.render(&facts, crate::i18n::Lang::En.msgs());
+        let ja = s.render(&facts, crate::i18n::Lang::Ja.msgs());
+        assert!(ja.contains("通信量上位ホスト") && ja.contains("example.jp"), "{ja}");
         assert!(out.contains("Flows: 3 flows, 9 packets"), "{out}");
         let tls_line = out.lines().find(|l| l.trim_start().starts_with("tls")).unwrap();
         assert!(tls_line.contains(" 2 "), "{tls_line}");

@@ -76,7 +76,14 @@ impl Lease {
     }
 }
 
-fn header(op: u8, xid: u32, broadcast: bool, yiaddr: Ipv4Addr, siaddr: Ipv4Addr, mac: Mac) -> Vec<u8> {
+fn header(
+    op: u8,
+    xid: u32,
+    broadcast: bool,
+    yiaddr: Ipv4Addr,
+    siaddr: Ipv4Addr,
+    mac: Mac,
+) -> Vec<u8> {
     let mut p = Vec::with_capacity(300);
     p.extend_from_slice(&[op, 1, 6, 0]);
     p.extend_from_slice(&xid.to_be_bytes());
@@ -107,7 +114,11 @@ fn client_opts(p: &mut Vec<u8>, l: &Lease) {
     option(p, 61, &cid);
     option(p, 12, l.hostname.as_bytes());
     option(p, 60, b"MSFT 5.0");
-    option(p, 55, &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252]);
+    option(
+        p,
+        55,
+        &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252],
+    );
 }
 
 fn server_opts(p: &mut Vec<u8>, l: &Lease) {
@@ -123,7 +134,14 @@ fn server_opts(p: &mut Vec<u8>, l: &Lease) {
 
 /// DHCPDISCOVER from the client (broadcast flag set).
 pub fn discover(xid: u32, l: &Lease) -> Vec<u8> {
-    let mut p = header(1, xid, true, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, l.client_mac);
+    let mut p = header(
+        1,
+        xid,
+        true,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        l.client_mac,
+    );
     option(&mut p, 53, &[msg::DISCOVER]);
     client_opts(&mut p, l);
     p.push(255);
@@ -141,7 +159,14 @@ pub fn offer(xid: u32, l: &Lease) -> Vec<u8> {
 
 /// DHCPREQUEST from the client (requested address and server id).
 pub fn request(xid: u32, l: &Lease) -> Vec<u8> {
-    let mut p = header(1, xid, true, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, l.client_mac);
+    let mut p = header(
+        1,
+        xid,
+        true,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        l.client_mac,
+    );
     option(&mut p, 53, &[msg::REQUEST]);
     option(&mut p, 50, &l.ip.octets());
     option(&mut p, 54, &l.server.octets());
@@ -178,7 +203,12 @@ mod tests {
 
     #[test]
     fn discover_and_ack_fields() {
-        let l = Lease::new(Mac::local(9), "pc-09", Ipv4Addr::new(192, 168, 10, 9), Ipv4Addr::new(192, 168, 10, 1));
+        let l = Lease::new(
+            Mac::local(9),
+            "pc-09",
+            Ipv4Addr::new(192, 168, 10, 9),
+            Ipv4Addr::new(192, 168, 10, 1),
+        );
         let d = discover(0xAABBCCDD, &l);
         assert_eq!(d[0], 1);
         assert_eq!(&d[4..8], &[0xAA, 0xBB, 0xCC, 0xDD]);
@@ -199,7 +229,12 @@ mod tests {
 
     #[test]
     fn long_hostname_is_cut_to_option_limit() {
-        let l = Lease::new(Mac::local(1), &"h".repeat(400), Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST);
+        let l = Lease::new(
+            Mac::local(1),
+            &"h".repeat(400),
+            Ipv4Addr::LOCALHOST,
+            Ipv4Addr::LOCALHOST,
+        );
         let d = discover(1, &l);
         let o = options(&d);
         let host = o.iter().find(|(c, _)| *c == 12).unwrap();

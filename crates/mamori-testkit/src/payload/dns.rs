@@ -216,8 +216,14 @@ impl DnsMessage {
         };
         w.out.extend_from_slice(&self.id.to_be_bytes());
         w.out.extend_from_slice(&self.flags.to_be_bytes());
-        for n in [self.questions.len(), self.answers.len(), self.authority.len(), 0] {
-            w.out.extend_from_slice(&u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes());
+        for n in [
+            self.questions.len(),
+            self.answers.len(),
+            self.authority.len(),
+            0,
+        ] {
+            w.out
+                .extend_from_slice(&u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes());
         }
         for (name, qt, class) in &self.questions {
             w.name(name);
@@ -352,7 +358,8 @@ mod tests {
         assert_eq!(
             q,
             vec![
-                0xBE, 0xEF, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 2, b'b', b'c', 0, 0, 28, 0, 1
+                0xBE, 0xEF, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 2, b'b', b'c', 0, 0, 28,
+                0, 1
             ]
         );
     }
@@ -381,14 +388,19 @@ mod tests {
 
     #[test]
     fn nxdomain_and_txt() {
-        let n = DnsMessage::response(7, "nope.example", qtype::A).nxdomain("example").build();
+        let n = DnsMessage::response(7, "nope.example", qtype::A)
+            .nxdomain("example")
+            .build();
         assert_eq!(n[3] & 0x0F, 3);
         assert_eq!(&n[8..10], &[0, 1]);
         let t = DnsMessage::response(7, "t.example", qtype::TXT)
             .txt("t.example", 1, &[&"x".repeat(300)])
             .build();
         // 300 bytes split into 255 + 45
-        assert_eq!(u16::from_be_bytes([t[t.len() - 304], t[t.len() - 303]]), 302);
+        assert_eq!(
+            u16::from_be_bytes([t[t.len() - 304], t[t.len() - 303]]),
+            302
+        );
     }
 
     #[test]
@@ -400,7 +412,10 @@ mod tests {
 
     #[test]
     fn netbios_name_encoding() {
-        assert_eq!(netbios_encode("FRED", 0x20), "EGFCEFEECACACACACACACACACACACACA");
+        assert_eq!(
+            netbios_encode("FRED", 0x20),
+            "EGFCEFEECACACACACACACACACACACACA"
+        );
         let q = nbns_query(1, "fred", 0x20);
         assert_eq!(q[12], 32);
         assert_eq!(&q[q.len() - 4..], &[0, 0x20, 0, 1]);

@@ -102,7 +102,10 @@ impl HttpResponse {
             status,
             reason: reason.to_owned(),
             headers: vec![
-                ("Date".to_owned(), "Mon, 02 Nov 2026 09:00:00 GMT".to_owned()),
+                (
+                    "Date".to_owned(),
+                    "Mon, 02 Nov 2026 09:00:00 GMT".to_owned(),
+                ),
                 ("Server".to_owned(), "nginx/1.24.0".to_owned()),
             ],
             body: Vec::new(),
@@ -148,6 +151,15 @@ impl HttpResponse {
         let start = format!("HTTP/1.1 {} {}", self.status, self.reason);
         message(&start, &self.headers, &self.body, self.chunked, true)
     }
+
+    /// Only the status line and headers, announcing `content_length` body bytes that the
+    /// caller streams separately (for large generated bodies).
+    pub fn build_head(&self, content_length: u64) -> Vec<u8> {
+        let start = format!("HTTP/1.1 {} {}", self.status, self.reason);
+        let mut h = self.headers.clone();
+        set_header(&mut h, "Content-Length", &content_length.to_string());
+        message(&start, &h, &[], false, false)
+    }
 }
 
 fn set_header(h: &mut Vec<(String, String)>, name: &str, value: &str) {
@@ -158,7 +170,13 @@ fn set_header(h: &mut Vec<(String, String)>, name: &str, value: &str) {
     }
 }
 
-fn message(start: &str, headers: &[(String, String)], body: &[u8], chunked: bool, with_len: bool) -> Vec<u8> {
+fn message(
+    start: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    chunked: bool,
+    with_len: bool,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + body.len());
     out.extend_from_slice(start.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -177,7 +195,11 @@ fn message(start: &str, headers: &[(String, String)], body: &[u8], chunked: bool
         }
         out.extend_from_slice(b"0\r\n\r\n");
     } else {
-        if with_len {
+        if with_len
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+        {
             out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
@@ -222,6 +244,21 @@ mod tests {
     }
 
     #[test]
+    fn head_only_announces_length_once() {
+        let h = String::from_utf8(HttpResponse::ok().build_head(1_000_000)).unwrap();
+        assert!(h.ends_with("Content-Length: 1000000\r\n\r\n"));
+        assert_eq!(h.matches("Content-Length").count(), 1);
+        let r = String::from_utf8(
+            HttpResponse::ok()
+                .header("Content-Length", "9")
+                .body(b"abc")
+                .build(),
+        )
+        .unwrap();
+        assert_eq!(r.matches("Content-Length").count(), 1);
+    }
+
+    #[test]
     fn chunked_body_encoding() {
         let body = vec![b'a'; CHUNK_SIZE + 3];
         let r = HttpResponse::ok().chunked(true).body(&body).build();
@@ -236,7 +273,12 @@ mod tests {
         let g = String::from_utf8(HttpRequest::get("h", "/").build()).unwrap();
         assert!(!g.contains("Content-Length"));
         assert!(g.ends_with("\r\n\r\n"));
-        let p = String::from_utf8(HttpRequest::post("h", "/x", b"a=1").header("host", "h2").build()).unwrap();
+        let p = String::from_utf8(
+            HttpRequest::post("h", "/x", b"a=1")
+                .header("host", "h2")
+                .build(),
+        )
+        .unwrap();
         assert!(p.contains("Content-Length: 3\r\n"));
         assert!(p.contains("Host: h2\r\n"));
         assert!(!p.contains("Host: h\r\n"));

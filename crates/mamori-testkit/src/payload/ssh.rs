@@ -80,9 +80,15 @@ impl KexInit {
     /// Lists as sent by a current OpenSSH server.
     pub fn openssh_server() -> KexInit {
         let mut k = KexInit::openssh_client();
-        k.kex.retain(|s| !s.ends_with("-c") && !s.ends_with("-c-v00@openssh.com"));
+        k.kex
+            .retain(|s| !s.ends_with("-c") && !s.ends_with("-c-v00@openssh.com"));
         k.kex.push("kex-strict-s-v00@openssh.com".to_owned());
-        k.host_key = list(&["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"]);
+        k.host_key = list(&[
+            "rsa-sha2-512",
+            "rsa-sha2-256",
+            "ecdsa-sha2-nistp256",
+            "ssh-ed25519",
+        ]);
         k
     }
 

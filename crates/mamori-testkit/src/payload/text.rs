@@ -32,7 +32,14 @@ fn s(x: &str) -> (Side, Vec<u8>) {
 }
 
 /// A complete SMTP submission: greeting, EHLO, optional AUTH, one message, QUIT.
-pub fn smtp_session(helo: &str, auth: SmtpAuth, user: &str, pass: &str, from: &str, to: &str) -> Script {
+pub fn smtp_session(
+    helo: &str,
+    auth: SmtpAuth,
+    user: &str,
+    pass: &str,
+    from: &str,
+    to: &str,
+) -> Script {
     let mut v = vec![
         s("220 mail.corp.example ESMTP Postfix (Ubuntu)\r\n"),
         c(&format!("EHLO {helo}\r\n")),
@@ -73,7 +80,14 @@ pub fn smtp_session(helo: &str, auth: SmtpAuth, user: &str, pass: &str, from: &s
 
 /// The FTP control channel of a login and a passive-mode RETR of `file` (`size` bytes). The
 /// data connection goes to `server_ip:data_port` (announced in the 227 reply).
-pub fn ftp_login_retr(user: &str, pass: &str, server_ip: [u8; 4], data_port: u16, file: &str, size: usize) -> Script {
+pub fn ftp_login_retr(
+    user: &str,
+    pass: &str,
+    server_ip: [u8; 4],
+    data_port: u16,
+    file: &str,
+    size: usize,
+) -> Script {
     let [a, b, cc, d] = server_ip;
     let (p1, p2) = (data_port >> 8, data_port & 0xFF);
     vec![
@@ -87,9 +101,13 @@ pub fn ftp_login_retr(user: &str, pass: &str, server_ip: [u8; 4], data_port: u16
         c("TYPE I\r\n"),
         s("200 Switching to Binary mode.\r\n"),
         c("PASV\r\n"),
-        s(&format!("227 Entering Passive Mode ({a},{b},{cc},{d},{p1},{p2}).\r\n")),
+        s(&format!(
+            "227 Entering Passive Mode ({a},{b},{cc},{d},{p1},{p2}).\r\n"
+        )),
         c(&format!("RETR {file}\r\n")),
-        s(&format!("150 Opening BINARY mode data connection for {file} ({size} bytes).\r\n")),
+        s(&format!(
+            "150 Opening BINARY mode data connection for {file} ({size} bytes).\r\n"
+        )),
         s("226 Transfer complete.\r\n"),
         c("QUIT\r\n"),
         s("221 Goodbye.\r\n"),
@@ -116,12 +134,32 @@ pub const SE: u8 = 240;
 /// command.
 pub fn telnet_session(user: &str, pass: &str) -> Script {
     vec![
-        (Side::Server, vec![IAC, DO, 24, IAC, DO, 32, IAC, DO, 35, IAC, DO, 39]),
-        (Side::Client, vec![IAC, WILL, 24, IAC, WONT, 32, IAC, WONT, 35, IAC, WONT, 39]),
+        (
+            Side::Server,
+            vec![IAC, DO, 24, IAC, DO, 32, IAC, DO, 35, IAC, DO, 39],
+        ),
+        (
+            Side::Client,
+            vec![IAC, WILL, 24, IAC, WONT, 32, IAC, WONT, 35, IAC, WONT, 39],
+        ),
         (Side::Server, vec![IAC, SB, 24, 1, IAC, SE]),
-        (Side::Client, [&[IAC, SB, 24, 0][..], b"XTERM", &[IAC, SE]].concat()),
-        (Side::Server, vec![IAC, WILL, 3, IAC, DO, 1, IAC, DO, 31, IAC, WILL, 5, IAC, DO, 33]),
-        (Side::Client, vec![IAC, DO, 3, IAC, WONT, 1, IAC, WILL, 31, IAC, SB, 31, 0, 80, 0, 24, IAC, SE, IAC, DONT, 5, IAC, WONT, 33]),
+        (
+            Side::Client,
+            [&[IAC, SB, 24, 0][..], b"XTERM", &[IAC, SE]].concat(),
+        ),
+        (
+            Side::Server,
+            vec![
+                IAC, WILL, 3, IAC, DO, 1, IAC, DO, 31, IAC, WILL, 5, IAC, DO, 33,
+            ],
+        ),
+        (
+            Side::Client,
+            vec![
+                IAC, DO, 3, IAC, WONT, 1, IAC, WILL, 31, IAC, SB, 31, 0, 80, 0, 24, IAC, SE, IAC,
+                DONT, 5, IAC, WONT, 33,
+            ],
+        ),
         (Side::Server, vec![IAC, WILL, 1]),
         (Side::Client, vec![IAC, DO, 1]),
         s("Ubuntu 24.04.1 LTS\r\nsw-core-01 login: "),
@@ -155,13 +193,17 @@ mod tests {
         let s = ftp_login_retr("u", "p", [10, 0, 0, 21], 50_000, "a.bin", 10);
         let pasv = s.iter().find(|(_, l)| l.starts_with(b"227")).unwrap();
         assert_eq!(pasv.1, b"227 Entering Passive Mode (10,0,0,21,195,80).\r\n");
-        assert!(s.iter().any(|(side, l)| *side == Side::Client && l == b"PASS p\r\n"));
+        assert!(s
+            .iter()
+            .any(|(side, l)| *side == Side::Client && l == b"PASS p\r\n"));
     }
 
     #[test]
     fn telnet_starts_with_iac_and_has_password() {
         let s = telnet_session("admin", "letmein");
         assert_eq!(s[0].1[0], IAC);
-        assert!(s.iter().any(|(side, l)| *side == Side::Client && l == b"letmein\r\n"));
+        assert!(s
+            .iter()
+            .any(|(side, l)| *side == Side::Client && l == b"letmein\r\n"));
     }
 }

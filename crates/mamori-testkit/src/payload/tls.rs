@@ -95,14 +95,14 @@ pub mod hs {
 
 /// A modern browser-like cipher list (TLS 1.3 suites first, then ECDHE suites).
 pub const BROWSER_CIPHERS: &[u16] = &[
-    0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014,
-    0x009C, 0x009D, 0x002F, 0x0035,
+    0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014, 0x009C,
+    0x009D, 0x002F, 0x0035,
 ];
 
 /// GREASE values (RFC 8701).
 pub const GREASE: [u16; 16] = [
-    0x0A0A, 0x1A1A, 0x2A2A, 0x3A3A, 0x4A4A, 0x5A5A, 0x6A6A, 0x7A7A, 0x8A8A, 0x9A9A, 0xAAAA,
-    0xBABA, 0xCACA, 0xDADA, 0xEAEA, 0xFAFA,
+    0x0A0A, 0x1A1A, 0x2A2A, 0x3A3A, 0x4A4A, 0x5A5A, 0x6A6A, 0x7A7A, 0x8A8A, 0x9A9A, 0xAAAA, 0xBABA,
+    0xCACA, 0xDADA, 0xEAEA, 0xFAFA,
 ];
 
 fn u16s(v: &[u16]) -> Vec<u8> {
@@ -200,7 +200,9 @@ impl ClientHello {
             sni: None,
             alpn: Vec::new(),
             supported_versions: vec![version::TLS13, version::TLS12],
-            sig_algs: vec![0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601],
+            sig_algs: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
             groups: vec![0x001D, 0x0017, 0x0018],
             grease: Some(0),
             key_share: true,
@@ -343,7 +345,9 @@ impl ClientHello {
                 ks.extend_from_slice(&vec16(&[0]));
             }
             ks.extend_from_slice(&0x001Du16.to_be_bytes());
-            let key: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(91).wrapping_add(3)).collect();
+            let key: Vec<u8> = (0..32u8)
+                .map(|i| i.wrapping_mul(91).wrapping_add(3))
+                .collect();
             ks.extend_from_slice(&vec16(&key));
             exts.push((ext::KEY_SHARE, vec16(&ks)));
             exts.push((ext::PSK_KEY_EXCHANGE_MODES, vec8(&[1])));
@@ -441,7 +445,9 @@ impl ServerHello {
         if self.tls13 {
             push(ext::SUPPORTED_VERSIONS, &version::TLS13.to_be_bytes());
             let mut ks = 0x001Du16.to_be_bytes().to_vec();
-            let key: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(29).wrapping_add(1)).collect();
+            let key: Vec<u8> = (0..32u8)
+                .map(|i| i.wrapping_mul(29).wrapping_add(1))
+                .collect();
             ks.extend_from_slice(&vec16(&key));
             push(ext::KEY_SHARE, &ks);
         } else {
@@ -547,7 +553,10 @@ impl Certificate {
     }
 
     fn name(cn: &str, org: Option<&str>) -> Vec<u8> {
-        let mut rdns = vec![der::set(&[der::seq(&[der::oid(OID_C), der::printable("JP")])])];
+        let mut rdns = vec![der::set(&[der::seq(&[
+            der::oid(OID_C),
+            der::printable("JP"),
+        ])])];
         if let Some(o) = org {
             rdns.push(der::set(&[der::seq(&[der::oid(OID_O), der::utf8(o)])]));
         }
@@ -566,8 +575,15 @@ impl Certificate {
         ]);
         let mut exts = Vec::new();
         if !self.san.is_empty() {
-            let names: Vec<Vec<u8>> = self.san.iter().map(|n| der::implicit(2, n.as_bytes())).collect();
-            exts.push(der::seq(&[der::oid(OID_SAN), der::octets(&der::seq(&names))]));
+            let names: Vec<Vec<u8>> = self
+                .san
+                .iter()
+                .map(|n| der::implicit(2, n.as_bytes()))
+                .collect();
+            exts.push(der::seq(&[
+                der::oid(OID_SAN),
+                der::octets(&der::seq(&names)),
+            ]));
         }
         if self.is_ca {
             exts.push(der::seq(&[
@@ -581,7 +597,10 @@ impl Certificate {
             der::integer(&self.serial),
             alg.clone(),
             Certificate::name(&self.issuer_cn, self.issuer_org.as_deref()),
-            der::seq(&[der::cert_time(self.not_before), der::cert_time(self.not_after)]),
+            der::seq(&[
+                der::cert_time(self.not_before),
+                der::cert_time(self.not_after),
+            ]),
             Certificate::name(&self.subject_cn, self.subject_org.as_deref()),
             spki,
         ];
@@ -590,7 +609,9 @@ impl Certificate {
         }
         let tbs = der::seq(&tbs_parts);
         let r: Vec<u8> = (0..32u8).map(|i| i.wrapping_add(0x10)).collect();
-        let s: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(3).wrapping_add(0x40)).collect();
+        let s: Vec<u8> = (0..32u8)
+            .map(|i| i.wrapping_mul(3).wrapping_add(0x40))
+            .collect();
         let sig = der::seq(&[der::integer(&r), der::integer(&s)]);
         der::seq(&[tbs, alg, der::bit_string(&sig)])
     }
@@ -607,7 +628,11 @@ impl Certificate {
 
 /// A TLS 1.2 server flight in one record: ServerHello, Certificate (leaf + issuer),
 /// ServerHelloDone.
-pub fn server_flight_tls12(cipher: u16, leaf: &Certificate, issuer: Option<&Certificate>) -> Vec<u8> {
+pub fn server_flight_tls12(
+    cipher: u16,
+    leaf: &Certificate,
+    issuer: Option<&Certificate>,
+) -> Vec<u8> {
     let mut chain = vec![leaf.der()];
     if let Some(i) = issuer {
         chain.push(i.der());
@@ -658,7 +683,10 @@ mod tests {
 
     #[test]
     fn client_hello_lengths_and_extensions() {
-        let rec = ClientHello::new().sni("www.example.com").alpn(&["h2"]).build();
+        let rec = ClientHello::new()
+            .sni("www.example.com")
+            .alpn(&["h2"])
+            .build();
         let rl = usize::from(u16::from_be_bytes([rec[3], rec[4]]));
         assert_eq!(rl + 5, rec.len());
         let hl = u32::from_be_bytes([0, rec[6], rec[7], rec[8]]) as usize;
@@ -678,7 +706,9 @@ mod tests {
         assert_eq!(&rec[1..3], &[3, 1]);
         assert_eq!(&rec[9..11], &[3, 1]);
         let exts = exts_of_client_hello(&rec);
-        assert!(!exts.iter().any(|(t, _)| *t == 43 || *t == 51 || GREASE.contains(t)));
+        assert!(!exts
+            .iter()
+            .any(|(t, _)| *t == 43 || *t == 51 || GREASE.contains(t)));
     }
 
     #[test]
