@@ -364,7 +364,8 @@ mod tests {
         let tls_line = out.lines().find(|l| l.trim_start().starts_with("tls")).unwrap();
         assert!(tls_line.contains(" 2 "), "{tls_line}");
         let talkers = out.split("Top talkers").nth(1).unwrap();
-        assert!(talkers.lines().nth(3).unwrap().contains("10.0.0.1"), "{talkers}");
+        // 10.0.0.2 received 2,000 + 200 bytes: more than 10.0.0.1 sent (2,020).
+        assert!(talkers.lines().nth(3).unwrap().contains("10.0.0.2"), "{talkers}");
         assert!(out.contains("example.jp"));
         assert!(out.contains("truncated") && out.contains("a.pcap packet 7"));
     }
