@@ -123,6 +123,24 @@ pub enum CaptureFormat {
     },
 }
 
+impl std::fmt::Display for CaptureFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaptureFormat::Pcap {
+                nanosecond,
+                big_endian,
+                ..
+            } => write!(
+                f,
+                "pcap{}{}",
+                if *nanosecond { " (ns)" } else { "" },
+                if *big_endian { " big-endian" } else { "" }
+            ),
+            CaptureFormat::PcapNg { .. } => f.write_str("pcapng"),
+        }
+    }
+}
+
 /// Errors reading a capture.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
@@ -176,14 +194,19 @@ pub enum CaptureError {
         reason: String,
     },
     /// The underlying reader failed.
-    #[error("read error at byte {offset}: {source}")]
-    Io {
-        /// Byte offset of the read.
-        offset: u64,
-        /// The I/O error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(IoError),
+}
+
+/// An I/O error of the underlying reader, with the offset of the failed read.
+#[derive(Debug, thiserror::Error)]
+#[error("read error at byte {offset}: {source}")]
+pub struct IoError {
+    /// Byte offset of the read.
+    pub offset: u64,
+    /// The I/O error.
+    #[source]
+    pub source: io::Error,
 }
 
 impl CaptureError {
@@ -203,7 +226,7 @@ impl CaptureError {
             CaptureError::Corrupt { .. } => "capture_corrupt",
             CaptureError::Oversized { .. } => "capture_record_oversized",
             CaptureError::BadRecord { .. } => "capture_bad_record",
-            CaptureError::Io { .. } => "capture_io_error",
+            CaptureError::Io(_) => "capture_io_error",
         }
     }
 }
@@ -387,7 +410,7 @@ impl<R: Read> CaptureReader<R> {
             base: 0,
             eof: false,
         };
-        let io_err = |source| CaptureError::Io { offset: 0, source };
+        let io_err = |source| CaptureError::Io(IoError { offset: 0, source });
         let have4 = buf.fill(4).map_err(io_err)?;
         let head = buf.avail();
         if !have4 {
@@ -524,10 +547,10 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn io(&self, source: io::Error) -> CaptureError {
-        CaptureError::Io {
+        CaptureError::Io(IoError {
             offset: self.buf.offset(),
             source,
-        }
+        })
     }
 
     fn truncated(&self, offset: u64, needed: u64) -> CaptureError {
@@ -634,7 +657,10 @@ impl<R: Read> CaptureReader<R> {
             v => {
                 return Err(self.corrupt(
                     offset,
-                    format!("section header byte-order magic {:08x} unknown", v.unwrap_or(0)),
+                    format!(
+                        "section header byte-order magic {:08x} unknown",
+                        v.unwrap_or(0)
+                    ),
                 ))
             }
         };
@@ -819,7 +845,12 @@ impl<R: Read> CaptureReader<R> {
         ))
     }
 
-    fn parse_spb(&self, body: &[u8], be: bool, offset: u64) -> Result<(usize, usize, Meta), CaptureError> {
+    fn parse_spb(
+        &self,
+        body: &[u8],
+        be: bool,
+        offset: u64,
+    ) -> Result<(usize, usize, Meta), CaptureError> {
         let Some(orig) = rd_u32(body, 0, be) else {
             return Err(self.bad_record(offset, "simple packet block too short".into()));
         };

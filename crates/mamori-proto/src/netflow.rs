@@ -205,7 +205,10 @@ impl ExportedFlow {
         .set("source.packets", self.packets)
         .set("destination.bytes", self.reverse_bytes)
         .set("destination.packets", self.reverse_packets)
-        .set("network.bytes", self.bytes.saturating_add(self.reverse_bytes))
+        .set(
+            "network.bytes",
+            self.bytes.saturating_add(self.reverse_bytes),
+        )
         .set(
             "network.packets",
             self.packets.saturating_add(self.reverse_packets),
@@ -346,7 +349,8 @@ impl<'a> Cursor<'a> {
         self.take(2).map(|s| u16::from_be_bytes([s[0], s[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        self.take(4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
     }
     fn remaining(&self) -> usize {
         self.b.len().saturating_sub(self.pos)
@@ -537,7 +541,10 @@ impl FlowDecoder {
         let len = usize::from(len);
         if len < 16 || len > data.len() {
             self.counters.incr_with_sample("bad_message_length", || {
-                format!("ipfix from {exporter}: length {len}, datagram {}", data.len())
+                format!(
+                    "ipfix from {exporter}: length {len}, datagram {}",
+                    data.len()
+                )
             });
         }
         let end = if (16..=data.len()).contains(&len) {
@@ -721,7 +728,13 @@ impl FlowDecoder {
         let min_len: usize = t
             .fields
             .iter()
-            .map(|f| if f.len == 65535 { 1 } else { usize::from(f.len) })
+            .map(|f| {
+                if f.len == 65535 {
+                    1
+                } else {
+                    usize::from(f.len)
+                }
+            })
             .sum();
         if min_len == 0 {
             self.counters.incr("bad_template");
@@ -756,7 +769,11 @@ impl FlowDecoder {
                 break;
             }
             if t.is_options {
-                self.options_record(exporter, domain, &values[t.scope_fields.min(values.len())..]);
+                self.options_record(
+                    exporter,
+                    domain,
+                    &values[t.scope_fields.min(values.len())..],
+                );
             } else {
                 let mut f = ExportedFlow::new(
                     if ipfix {
@@ -856,7 +873,9 @@ impl FlowDecoder {
                 break;
             };
             match format {
-                1 | 3 => self.sflow_flow_sample(exporter, agent_id, body, format == 3, received, out),
+                1 | 3 => {
+                    self.sflow_flow_sample(exporter, agent_id, body, format == 3, received, out)
+                }
                 2 | 4 => self.counters.incr("sflow_counter_samples"),
                 _ => self.counters.incr("sflow_unknown_sample"),
             }
@@ -1035,11 +1054,7 @@ fn fill_flow(
             14 => f.out_if = n as u32,
             16 => f.src_as = n as u32,
             17 => f.dst_as = n as u32,
-            32 | 139 => {
-                if f.dst_port == 0 {
-                    f.dst_port = n as u16;
-                }
-            }
+            32 | 139 if f.dst_port == 0 => f.dst_port = n as u16,
             34 | 50 | 305 if n > 0 => *rate = Some(n.min(u64::from(u32::MAX)) as u32),
             56 | 81 if v.len() == 6 => f.src_mac = <[u8; 6]>::try_from(*v).ok(),
             80 | 57 if v.len() == 6 => f.dst_mac = <[u8; 6]>::try_from(*v).ok(),
@@ -1050,7 +1065,7 @@ fn fill_flow(
             151 => f.end = Some(Timestamp::from_unix_secs(n as i64)),
             152 => f.start = Some(Timestamp::from_unix_millis(n as i64)),
             153 => f.end = Some(Timestamp::from_unix_millis(n as i64)),
-            154 | 156 | 155 | 157 if v.len() == 8 => {
+            154..=157 if v.len() == 8 => {
                 // NTP-format timestamps (RFC 7011 dateTimeMicroseconds/Nanoseconds).
                 let secs = (n >> 32) as i64 - 2_208_988_800;
                 let frac = (n & 0xffff_ffff) as u128;
@@ -1095,7 +1110,10 @@ mod tests {
         "192.0.2.10:40000".parse().unwrap()
     }
 
-    fn v5_packet(records: &[([u8; 4], [u8; 4], u16, u16, u8, u32, u32)], sampling: u16) -> Vec<u8> {
+    /// (src, dst, sport, dport, proto, packets, bytes)
+    type V5Rec = ([u8; 4], [u8; 4], u16, u16, u8, u32, u32);
+
+    fn v5_packet(records: &[V5Rec], sampling: u16) -> Vec<u8> {
         let mut p = Vec::new();
         p.extend_from_slice(&5u16.to_be_bytes());
         p.extend_from_slice(&(records.len() as u16).to_be_bytes());
@@ -1131,7 +1149,10 @@ mod tests {
         );
         let mut d = FlowDecoder::new();
         let mut out = Vec::new();
-        assert_eq!(d.decode(exporter(), &pkt, Timestamp::EPOCH, &mut out), Ok(1));
+        assert_eq!(
+            d.decode(exporter(), &pkt, Timestamp::EPOCH, &mut out),
+            Ok(1)
+        );
         let f = &out[0];
         assert_eq!(f.src, Some("10.0.0.1".parse().unwrap()));
         assert_eq!(f.dst_port, 443);
@@ -1160,7 +1181,10 @@ mod tests {
         pkt.truncate(pkt.len() - 10);
         let mut d = FlowDecoder::new();
         let mut out = Vec::new();
-        assert_eq!(d.decode(exporter(), &pkt, Timestamp::EPOCH, &mut out), Ok(1));
+        assert_eq!(
+            d.decode(exporter(), &pkt, Timestamp::EPOCH, &mut out),
+            Ok(1)
+        );
         assert_eq!(d.counters.get("truncated_record"), 1);
     }
 
@@ -1187,7 +1211,17 @@ mod tests {
         // octets(1,8) packets(2,8) flowStartMs(152,8) flowEndMs(153,8) reverse octets (PEN)
         let mut t = 300u16.to_be_bytes().to_vec();
         t.extend_from_slice(&10u16.to_be_bytes());
-        for (id, len) in [(8u16, 4u16), (12, 4), (7, 2), (11, 2), (4, 1), (1, 8), (2, 8), (152, 8), (153, 8)] {
+        for (id, len) in [
+            (8u16, 4u16),
+            (12, 4),
+            (7, 2),
+            (11, 2),
+            (4, 1),
+            (1, 8),
+            (2, 8),
+            (152, 8),
+            (153, 8),
+        ] {
             t.extend_from_slice(&id.to_be_bytes());
             t.extend_from_slice(&len.to_be_bytes());
         }
@@ -1215,12 +1249,18 @@ mod tests {
         let mut d = FlowDecoder::new();
         let mut out = Vec::new();
         let msg = ipfix_msg(&[ipfix_template(), set(300, &ipfix_record())], 7);
-        assert_eq!(d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out), Ok(1));
+        assert_eq!(
+            d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out),
+            Ok(1)
+        );
         let f = &out[0];
         assert_eq!(f.protocol, ExportProtocol::Ipfix);
         assert_eq!(f.dst, Some("203.0.113.9".parse().unwrap()));
         assert_eq!((f.bytes, f.packets, f.reverse_bytes), (300, 3, 900));
-        assert_eq!(f.end.unwrap() - f.start.unwrap(), mamori_core::Duration::from_millis(2500));
+        assert_eq!(
+            f.end.unwrap() - f.start.unwrap(),
+            mamori_core::Duration::from_millis(2500)
+        );
         let e = f.to_event();
         assert_eq!(e.get_i64("event.duration"), Some(2_500_000_000));
         assert_eq!(e.get_i64("network.bytes"), Some(1200));
@@ -1232,12 +1272,21 @@ mod tests {
         let mut d = FlowDecoder::new();
         let mut out = Vec::new();
         let msg = ipfix_msg(&[set(300, &ipfix_record())], 7);
-        assert_eq!(d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out), Ok(0));
+        assert_eq!(
+            d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out),
+            Ok(0)
+        );
         assert_eq!(d.counters.get("missing_template"), 1);
         // Templates are per exporter and domain: another domain does not see it.
-        d.decode(exporter(), &ipfix_msg(&[ipfix_template()], 8), Timestamp::EPOCH, &mut out)
+        d.decode(
+            exporter(),
+            &ipfix_msg(&[ipfix_template()], 8),
+            Timestamp::EPOCH,
+            &mut out,
+        )
+        .unwrap();
+        d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out)
             .unwrap();
-        d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out).unwrap();
         assert_eq!(d.counters.get("missing_template"), 2);
     }
 
@@ -1276,8 +1325,14 @@ mod tests {
         msg.extend(set(256, &dd));
         let mut d = FlowDecoder::new();
         let mut out = Vec::new();
-        assert_eq!(d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out), Ok(1));
-        assert_eq!((out[0].bytes, out[0].packets, out[0].sampling_rate), (5000, 50, 10));
+        assert_eq!(
+            d.decode(exporter(), &msg, Timestamp::EPOCH, &mut out),
+            Ok(1)
+        );
+        assert_eq!(
+            (out[0].bytes, out[0].packets, out[0].sampling_rate),
+            (5000, 50, 10)
+        );
         assert_eq!(
             out[0].start,
             Some(Timestamp::from_unix_millis(1_700_000_000_000 - 1000 + 200))

@@ -4,7 +4,6 @@
 //! `cargo run --release --example read_loop -- capture.pcap`
 
 use std::fs::File;
-use std::io::BufReader;
 
 use mamori_proto::capture::CaptureReader;
 
@@ -12,7 +11,7 @@ fn main() -> anyhow::Result<()> {
     let path = std::env::args()
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("usage: read_loop FILE"))?;
-    let mut r = CaptureReader::new(BufReader::with_capacity(1 << 20, File::open(&path)?))?;
+    let mut r = CaptureReader::new(File::open(&path)?)?;
     let (mut n, mut bytes) = (0u64, 0u64);
     while let Some(p) = r.next_packet()? {
         n += 1;

@@ -5,7 +5,7 @@
 //! `--format jsonl`, to the JSON-lines sink.
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal as _};
+use std::io::IsTerminal as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,7 +14,7 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mamori_core::{Counters, Event, HomeNets};
 use mamori_flow::{Sensor, SensorConfig};
-use mamori_proto::capture::{CaptureError, CaptureReader};
+use mamori_proto::capture::CaptureReader;
 
 use crate::cli::{AnalyzeArgs, Format};
 use crate::i18n::Lang;
@@ -65,9 +65,9 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     let mut sensor = Sensor::new(config);
 
     let jsonl = match (args.format, &args.output) {
-        (Format::Jsonl, Some(p)) => Some(
-            JsonLines::to_path(p).with_context(|| format!("creating {}", p.display()))?,
-        ),
+        (Format::Jsonl, Some(p)) => {
+            Some(JsonLines::to_path(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         (Format::Jsonl, None) => Some(JsonLines::to_stdout()),
         (Format::Table, _) => None,
     };
@@ -92,7 +92,15 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     for path in &args.inputs {
         let name = path.display().to_string();
         pb.set_message(short_name(path));
-        let fact = read_capture(path, &mut sensor, &mut sinks, &mut buf, &pb, done_bytes, &mut facts.unusable);
+        let fact = read_capture(
+            path,
+            &mut sensor,
+            &mut sinks,
+            &mut buf,
+            &pb,
+            done_bytes,
+            &mut facts.unusable,
+        );
         let fact = match fact {
             Ok(f) => f,
             Err(e) => InputFact {
@@ -158,10 +166,11 @@ fn read_capture(
     let name = path.display().to_string();
     let file = File::open(path).with_context(|| format!("opening {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = match CaptureReader::new(BufReader::with_capacity(1 << 20, file)) {
+    // The reader buffers itself (one fixed buffer, no per-packet allocation).
+    let mut reader = match CaptureReader::new(file) {
         Ok(r) => r,
         Err(e) => {
-            unusable.incr_with_sample("input_not_a_capture", || format!("{name}: {e}"));
+            unusable.incr_with_sample(e.reason_name(), || format!("{name}: {e}"));
             return Ok(InputFact {
                 name,
                 kind: "?".into(),
@@ -188,17 +197,16 @@ fn read_capture(
                 }
             }
             Ok(None) => break,
+            Err(e) if !e.is_fatal() => {
+                // One bad record (oversized, impossible length field): skipped, counted, and
+                // reading goes on with the next one.
+                unusable.incr_with_sample(e.reason_name(), || format!("{name}: {e}"));
+            }
             Err(e) => {
-                let reason = match &e {
-                    CaptureError::Truncated { .. } => "capture_truncated",
-                    CaptureError::Io(_) => "capture_io_error",
-                    _ => "capture_corrupt",
-                };
                 let unread = size.saturating_sub(reader.bytes_read());
-                unusable.incr_with_sample(reason, || format!("{name}: {e}"));
+                unusable.incr_with_sample(e.reason_name(), || format!("{name}: {e}"));
                 error = Some(format!(
-                    "{e}; {} packets before it were processed, {unread} bytes after it not read",
-                    n
+                    "{e}; {n} packets before it were processed, {unread} bytes after it not read"
                 ));
                 break;
             }

@@ -8,7 +8,6 @@ use mamori_core::Event;
 /// Writes one ECS JSON object per line.
 pub struct JsonLines {
     w: Box<dyn Write>,
-    written: u64,
 }
 
 impl JsonLines {
@@ -16,26 +15,19 @@ impl JsonLines {
         let f = std::fs::File::create(path)?;
         Ok(JsonLines {
             w: Box::new(BufWriter::with_capacity(1 << 20, f)),
-            written: 0,
         })
     }
 
     pub fn to_stdout() -> JsonLines {
         JsonLines {
             w: Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
-            written: 0,
         }
     }
 
     pub fn write(&mut self, ev: &Event) -> io::Result<()> {
         serde_json::to_writer(&mut self.w, &ev.to_json())?;
         self.w.write_all(b"\n")?;
-        self.written += 1;
         Ok(())
-    }
-
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     pub fn finish(mut self) -> io::Result<()> {

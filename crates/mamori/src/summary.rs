@@ -71,10 +71,10 @@ pub struct InputFact {
     pub error: Option<String>,
 }
 
-fn top<K: Clone, F: Fn(&Traffic) -> u64>(m: &HashMap<K, Traffic>, key: F) -> Vec<(K, &Traffic)>
-where
-    K: Ord,
-{
+fn top<K: Clone + Ord, F: Fn(&Traffic) -> u64>(
+    m: &HashMap<K, Traffic>,
+    key: F,
+) -> Vec<(K, &Traffic)> {
     let mut v: Vec<(K, &Traffic)> = m.iter().map(|(k, t)| (k.clone(), t)).collect();
     v.sort_by(|a, b| key(b.1).cmp(&key(a.1)).then_with(|| a.0.cmp(&b.0)));
     v.truncate(TOP);
@@ -135,7 +135,10 @@ impl Summary {
             t.bytes += sb + db;
         };
         add(&mut self.flows);
-        let proto = ev.get_str("network.protocol").unwrap_or("unknown").to_owned();
+        let proto = ev
+            .get_str("network.protocol")
+            .unwrap_or("unknown")
+            .to_owned();
         add(self.by_protocol.entry(proto).or_default());
         let tr = ev.get_str("network.transport").unwrap_or("?").to_owned();
         add(self.by_transport.entry(tr).or_default());
@@ -146,10 +149,6 @@ impl Summary {
             }
             add(self.pairs.entry((s, d)).or_default());
         }
-    }
-
-    pub fn alert_total(&self) -> u64 {
-        self.alert_total
     }
 
     pub fn render(&self, facts: &RunFacts, m: &Msgs) -> String {
@@ -356,16 +355,27 @@ mod tests {
         dns.set("dns.question.name", "example.jp");
         s.observe(&dns);
         let mut facts = RunFacts::default();
-        facts.unusable.incr_with_sample("truncated", || "a.pcap packet 7".into());
+        facts
+            .unusable
+            .incr_with_sample("truncated", || "a.pcap packet 7".into());
         let out = s.render(&facts, crate::i18n::Lang::En.msgs());
         let ja = s.render(&facts, crate::i18n::Lang::Ja.msgs());
-        assert!(ja.contains("通信量上位ホスト") && ja.contains("example.jp"), "{ja}");
+        assert!(
+            ja.contains("通信量上位ホスト") && ja.contains("example.jp"),
+            "{ja}"
+        );
         assert!(out.contains("Flows: 3 flows, 9 packets"), "{out}");
-        let tls_line = out.lines().find(|l| l.trim_start().starts_with("tls")).unwrap();
+        let tls_line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("tls"))
+            .unwrap();
         assert!(tls_line.contains(" 2 "), "{tls_line}");
         let talkers = out.split("Top talkers").nth(1).unwrap();
         // 10.0.0.2 received 2,000 + 200 bytes: more than 10.0.0.1 sent (2,020).
-        assert!(talkers.lines().nth(3).unwrap().contains("10.0.0.2"), "{talkers}");
+        assert!(
+            talkers.lines().nth(3).unwrap().contains("10.0.0.2"),
+            "{talkers}"
+        );
         assert!(out.contains("example.jp"));
         assert!(out.contains("truncated") && out.contains("a.pcap packet 7"));
     }

@@ -77,7 +77,10 @@ fn jsonl_has_flow_and_http_records_with_ecs_fields() {
     assert_eq!(http["url"]["domain"], "intranet.example");
     assert_eq!(http["http"]["response"]["status_code"], 200);
     assert_eq!(http["user_agent"]["original"], "curl/8.5.0");
-    assert_eq!(http["network"]["community_id"], flow["network"]["community_id"]);
+    assert_eq!(
+        http["network"]["community_id"],
+        flow["network"]["community_id"]
+    );
 }
 
 #[test]
@@ -87,13 +90,24 @@ fn home_net_changes_direction() {
     let out = dir.path().join("out.jsonl");
     write_http_capture(&cap);
     mamori()
-        .args(["analyze", "--format", "jsonl", "-q", "--home-net", "203.0.113.0/24", "-o"])
+        .args([
+            "analyze",
+            "--format",
+            "jsonl",
+            "-q",
+            "--home-net",
+            "203.0.113.0/24",
+            "-o",
+        ])
         .arg(&out)
         .arg(&cap)
         .assert()
         .success();
     let recs = jsonl(&out);
-    let flow = recs.iter().find(|r| r["event"]["dataset"] == "flow").unwrap();
+    let flow = recs
+        .iter()
+        .find(|r| r["event"]["dataset"] == "flow")
+        .unwrap();
     assert_eq!(flow["network"]["direction"], "inbound");
 }
 
@@ -109,11 +123,24 @@ fn demo_summary_names_protocols_and_talkers() {
     let out = mamori().arg("analyze").arg(&cap).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for needle in ["Flows:", "Top talkers", "tls", "dns", "dhcp", "ssh", "smb", "Top DNS queries"] {
+    for needle in [
+        "Flows:",
+        "Top talkers",
+        "tls",
+        "dns",
+        "dhcp",
+        "ssh",
+        "smb",
+        "Top DNS queries",
+    ] {
         assert!(text.contains(needle), "summary lacks {needle}:\n{text}");
     }
     // Japanese output on request.
-    let out = mamori().args(["--lang", "ja", "analyze"]).arg(&cap).output().unwrap();
+    let out = mamori()
+        .args(["--lang", "ja", "analyze"])
+        .arg(&cap)
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("通信量上位ホスト"), "{text}");
 }
@@ -122,7 +149,11 @@ fn demo_summary_names_protocols_and_talkers() {
 fn same_capture_same_output_every_run() {
     let dir = tempfile::tempdir().unwrap();
     let cap = dir.path().join("demo.pcap");
-    mamori().args(["testkit", "write-demo"]).arg(&cap).assert().success();
+    mamori()
+        .args(["testkit", "write-demo"])
+        .arg(&cap)
+        .assert()
+        .success();
     let run = |name: &str| {
         let out = dir.path().join(name);
         mamori()
@@ -148,7 +179,10 @@ fn truncated_capture_processes_what_it_can_and_says_where() {
     // Something was read: success, with the damage reported.
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("packets before it were processed"), "{stderr}");
+    assert!(
+        stderr.contains("packets before it were processed"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("capture_truncated"), "{stdout}");
 }
@@ -162,7 +196,13 @@ fn nothing_readable_exits_non_zero_with_a_reason() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("nothing could be read"), "{stderr}");
-    let missing = mamori().arg("analyze").arg(dir.path().join("missing.pcap")).output().unwrap();
+    let missing = mamori()
+        .arg("analyze")
+        .arg(dir.path().join("missing.pcap"))
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
-    assert!(String::from_utf8(missing.stderr).unwrap().contains("missing.pcap"));
+    assert!(String::from_utf8(missing.stderr)
+        .unwrap()
+        .contains("missing.pcap"));
 }

@@ -234,11 +234,10 @@ impl FragTable {
         // Fill only the holes: bytes already received are kept (first arrival wins).
         let mut overlap = false;
         let mut cur = offset;
-        let mut copy = |from: usize, to: usize, dst: &mut Vec<u8>| {
-            if let (Some(d), Some(s)) = (
-                dst.get_mut(from..to),
-                data.get(from - offset..to - offset),
-            ) {
+        let copy = |from: usize, to: usize, dst: &mut Vec<u8>| {
+            if let (Some(d), Some(s)) =
+                (dst.get_mut(from..to), data.get(from - offset..to - offset))
+            {
                 d.copy_from_slice(s);
             }
         };

@@ -1,0 +1,50 @@
+//! Fuzz target: `ftp` probe and dissector over arbitrary bytes in arbitrary chunks.
+//!
+//! The first input byte seeds the chunk sizes and directions; UDP protocols get each chunk
+//! as one datagram, TCP protocols as consecutive stream segments.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mamori_core::Timestamp;
+use mamori_proto::app::{ftp, Dir, Dissector, FlowMeta, Transport};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&ctl, rest)) = data.split_first() else {
+        return;
+    };
+    let meta = FlowMeta {
+        transport: Transport::Tcp,
+        client_port: 40_000,
+        server_port: 443,
+    };
+    for dir in [Dir::ToServer, Dir::ToClient] {
+        let _ = ftp::probe(&meta, dir, rest);
+    }
+    let news: &[fn() -> Box<dyn Dissector>] = &[ftp::new_dissector];
+    for new in news {
+        let mut d = new();
+        let mut out = Vec::new();
+        let mut seed = u32::from(ctl) | 1;
+        let mut pos = 0usize;
+        let mut n = 0i64;
+        while pos < rest.len() {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let len = 1 + (seed >> 16) as usize % 1500;
+            let end = rest.len().min(pos + len);
+            let dir = if (seed >> 8) & 3 == 0 {
+                Dir::ToClient
+            } else {
+                Dir::ToServer
+            };
+            let _ = d.feed(dir, &rest[pos..end], Timestamp::from_unix_secs(n), &mut out);
+            if (seed >> 12) & 31 == 0 {
+                d.gap(dir, len);
+            }
+            pos = end;
+            n += 1;
+        }
+        d.finish(Timestamp::from_unix_secs(n), &mut out);
+        let mut fields = Default::default();
+        d.flow_fields(&mut fields);
+    }
+});
