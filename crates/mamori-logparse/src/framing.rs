@@ -46,6 +46,8 @@ pub struct Framer {
     /// Bytes of the current message being discarded past the limit.
     discarding: bool,
     truncated_current: bool,
+    /// First bytes of the connection while the framing is undecided.
+    probe: Vec<u8>,
     /// Frames completed by the last push, drained by the iterator.
     out: Vec<Frame>,
     counters: Counters,
@@ -71,6 +73,7 @@ impl Framer {
             remaining: None,
             discarding: false,
             truncated_current: false,
+            probe: Vec::new(),
             out: Vec::new(),
             counters: Counters::new(),
         }
@@ -87,25 +90,41 @@ impl Framer {
     /// Feed bytes; returns the messages completed by them.
     pub fn push(&mut self, bytes: &[u8]) -> std::vec::Drain<'_, Frame> {
         let mut rest = bytes;
-        while !rest.is_empty() {
-            if self.framing == Framing::Unknown {
-                // Octet counting starts with a non-zero digit; syslog over newline framing
-                // starts with `<` or text.
-                self.framing = if rest[0].is_ascii_digit() && rest[0] != b'0' {
-                    Framing::OctetCounting
-                } else {
-                    Framing::Newline
-                };
+        while self.framing == Framing::Unknown {
+            let Some((&c, tail)) = rest.split_first() else {
+                return self.out.drain(..);
+            };
+            self.probe.push(c);
+            rest = tail;
+            if let Some(f) = decide(&self.probe) {
+                self.framing = f;
+                let probe = std::mem::take(&mut self.probe);
+                self.feed(&probe);
             }
+        }
+        self.feed(rest);
+        self.out.drain(..)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
             rest = match self.framing {
                 Framing::OctetCounting => self.push_counted(rest),
                 _ => self.push_newline(rest),
             };
         }
-        self.out.drain(..)
     }
+
     /// End of stream: returns a last unterminated newline-framed message, if any.
     pub fn finish(&mut self) -> Option<Frame> {
+        if self.framing == Framing::Unknown && !self.probe.is_empty() {
+            self.framing = Framing::Newline;
+            let probe = std::mem::take(&mut self.probe);
+            self.feed(&probe);
+            if let Some(f) = self.out.pop() {
+                return Some(f);
+            }
+        }
         if self.framing == Framing::OctetCounting && self.remaining.is_some() {
             self.counters.incr("truncated_at_eof");
         }
@@ -219,6 +238,26 @@ impl Framer {
     }
 }
 
+/// Octet counting is `NONZERO-DIGIT *DIGIT SP "<"` (a counted syslog message starts with its
+/// PRI); anything else is newline framing. `None` while undecided.
+fn decide(probe: &[u8]) -> Option<Framing> {
+    let digits = probe.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || probe[0] == b'0' {
+        return Some(Framing::Newline);
+    }
+    if digits == probe.len() {
+        return (digits > MAX_OCTET_COUNT_DIGITS).then_some(Framing::Newline);
+    }
+    if probe[digits] != b' ' {
+        return Some(Framing::Newline);
+    }
+    match probe.get(digits + 1) {
+        None => None,
+        Some(b'<') => Some(Framing::OctetCounting),
+        Some(_) => Some(Framing::Newline),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,16 +274,22 @@ mod tests {
 
     #[test]
     fn octet_counting_byte_by_byte() {
-        let v = all_bytewise(b"5 hello3 abc11 <13>x\ny z w");
+        let v = all_bytewise(b"5 <1>hi3 abc11 <13>x\ny z w");
         let d: Vec<_> = v.iter().map(|f| f.data.clone()).collect();
-        assert_eq!(d, vec![b"hello".to_vec(), b"abc".to_vec(), b"<13>x\ny z w".to_vec()]);
+        assert_eq!(
+            d,
+            vec![b"<1>hi".to_vec(), b"abc".to_vec(), b"<13>x\ny z w".to_vec()]
+        );
     }
 
     #[test]
     fn newline_byte_by_byte_with_crlf() {
         let v = all_bytewise(b"<13>a b\r\n\n<14>c\nlast");
         let d: Vec<_> = v.iter().map(|f| f.data.clone()).collect();
-        assert_eq!(d, vec![b"<13>a b".to_vec(), b"<14>c".to_vec(), b"last".to_vec()]);
+        assert_eq!(
+            d,
+            vec![b"<13>a b".to_vec(), b"<14>c".to_vec(), b"last".to_vec()]
+        );
     }
 
     #[test]
@@ -261,20 +306,35 @@ mod tests {
     #[test]
     fn oversized_counted_frame_keeps_sync() {
         let mut f = Framer::with_max_size(4);
-        let v: Vec<_> = f.push(b"10 0123456789").collect();
+        let v: Vec<_> = f.push(b"10 <123456789").collect();
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].data, b"0123");
+        assert_eq!(v[0].data, b"<123");
         assert!(v[0].truncated);
         let v: Vec<_> = f.push(b"2 ok").collect();
         assert_eq!(v[0].data, b"ok");
     }
 
     #[test]
-    fn bad_length_falls_back_to_newline() {
+    fn digits_without_pri_are_newline_framed() {
         let mut f = Framer::new();
         let v: Vec<_> = f.push(b"12x hello\n").collect();
         assert_eq!(f.framing(), Framing::Newline);
-        assert_eq!(f.counters().get("bad_octet_count"), 1);
         assert_eq!(v[0].data, b"12x hello");
+        let mut f = Framer::new();
+        let v: Vec<_> = f
+            .push(b"1795395900.1 150 10.0.0.1 TCP_MISS/200\n")
+            .collect();
+        assert_eq!(f.framing(), Framing::Newline);
+        assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn bad_length_mid_stream_falls_back_to_newline() {
+        let mut f = Framer::new();
+        let v: Vec<_> = f.push(b"4 <1>a12x hello\n").collect();
+        assert_eq!(v[0].data, b"<1>a");
+        assert_eq!(f.framing(), Framing::Newline);
+        assert_eq!(f.counters().get("bad_octet_count"), 1);
+        assert_eq!(v[1].data, b"12x hello");
     }
 }

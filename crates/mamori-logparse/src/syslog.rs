@@ -39,9 +39,30 @@ pub struct SyslogHeader<'a> {
 
 /// ECS facility names by code.
 pub const FACILITY_NAMES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-    "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
-    "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
 ];
 /// ECS severity names by code.
 pub const SEVERITY_NAMES: [&str; 8] = [
@@ -229,7 +250,7 @@ fn parse_tag(s: &str) -> Option<(&str, Option<&str>, &str)> {
         pid = Some(&s[i + 1..close]);
         i = close + 1;
     }
-    if b.get(i) != Some(&b':') {
+    if b.get(i) != Some(&b':') || !matches!(b.get(i + 1), None | Some(b' ' | b'\t')) {
         return None;
     }
     let rest = &s[i + 1..];
@@ -401,11 +422,7 @@ mod tests {
 
     #[test]
     fn iso_timestamp_3164() {
-        let h = parse_header(
-            "2026-11-23T10:00:00+09:00 host1 su: x",
-            &tokyo(),
-            recv(),
-        );
+        let h = parse_header("2026-11-23T10:00:00+09:00 host1 su: x", &tokyo(), recv());
         assert_eq!(h.timestamp, Timestamp::from_civil(2026, 11, 23, 1, 0, 0, 0));
         assert_eq!(h.hostname, Some("host1"));
         assert_eq!(h.app, Some("su"));
@@ -436,7 +453,11 @@ mod tests {
 
     #[test]
     fn fortinet_kv_without_header() {
-        let h = parse_header("<189>date=2026-11-23 time=10:00:00 devname=fg", &tokyo(), recv());
+        let h = parse_header(
+            "<189>date=2026-11-23 time=10:00:00 devname=fg",
+            &tokyo(),
+            recv(),
+        );
         assert_eq!(h.priority, Some(189));
         assert_eq!(h.hostname, None);
         assert_eq!(h.app, None);
@@ -445,7 +466,16 @@ mod tests {
 
     #[test]
     fn garbage_is_all_message() {
-        for l in ["<999>x", "<", "<12", "1 ", "1 2026-99", "Nov", "Nov 99 10:00:00 x", "\u{feff}"] {
+        for l in [
+            "<999>x",
+            "<",
+            "<12",
+            "1 ",
+            "1 2026-99",
+            "Nov",
+            "Nov 99 10:00:00 x",
+            "\u{feff}",
+        ] {
             let h = parse_header(l, &tokyo(), recv());
             assert!(h.timestamp.is_none(), "{l}");
         }

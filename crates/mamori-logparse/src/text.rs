@@ -7,13 +7,14 @@ pub const MAX_KV_PAIRS: usize = 256;
 
 /// The text after the first occurrence of `pat`.
 pub fn after<'a>(s: &'a str, pat: &str) -> Option<&'a str> {
-    memchr::memmem::find(s.as_bytes(), pat.as_bytes()).map(|i| &s[i + pat.len()..])
+    // std's short-needle search beats building a memmem searcher per call here.
+    s.find(pat).map(|i| &s[i + pat.len()..])
 }
 
 /// The text between `a` and the next `b` after it.
 pub fn between<'a>(s: &'a str, a: &str, b: &str) -> Option<&'a str> {
     let rest = after(s, a)?;
-    let end = memchr::memmem::find(rest.as_bytes(), b.as_bytes())?;
+    let end = rest.find(b)?;
     Some(&rest[..end])
 }
 
@@ -149,11 +150,6 @@ pub fn csv_split(s: &str, max: usize) -> Vec<String> {
     out
 }
 
-/// Lower-case a field in place only if needed.
-pub fn lower(s: &str) -> String {
-    s.to_ascii_lowercase()
-}
-
 /// Strip one pair of surrounding quotes.
 pub fn unquote(s: &str) -> &str {
     s.strip_prefix('"')
@@ -171,24 +167,44 @@ mod tests {
         let v: Vec<_> = kv_pairs(r#"date=2026-11-23 junk msg="a \"b\" c" x= y=1"#).collect();
         assert_eq!(
             v,
-            vec![("date", "2026-11-23"), ("msg", r#"a \"b\" c"#), ("x", ""), ("y", "1")]
+            vec![
+                ("date", "2026-11-23"),
+                ("msg", r#"a \"b\" c"#),
+                ("x", ""),
+                ("y", "1")
+            ]
         );
-        assert_eq!(kv_pairs(r#"k="unterminated"#).next(), Some(("k", "unterminated")));
+        assert_eq!(
+            kv_pairs(r#"k="unterminated"#).next(),
+            Some(("k", "unterminated"))
+        );
     }
 
     #[test]
     fn ip_port_forms() {
-        assert_eq!(ip_port("10.0.0.1:22"), Some((ip("10.0.0.1").unwrap(), Some(22))));
-        assert_eq!(ip_port("10.0.0.1.5353"), Some((ip("10.0.0.1").unwrap(), Some(5353))));
+        assert_eq!(
+            ip_port("10.0.0.1:22"),
+            Some((ip("10.0.0.1").unwrap(), Some(22)))
+        );
+        assert_eq!(
+            ip_port("10.0.0.1.5353"),
+            Some((ip("10.0.0.1").unwrap(), Some(5353)))
+        );
         assert_eq!(ip_port("[::1]:22"), Some((ip("::1").unwrap(), Some(22))));
-        assert_eq!(ip_port("10.0.0.1/443"), Some((ip("10.0.0.1").unwrap(), Some(443))));
+        assert_eq!(
+            ip_port("10.0.0.1/443"),
+            Some((ip("10.0.0.1").unwrap(), Some(443)))
+        );
         assert_eq!(ip("::ffff:10.1.2.3"), ip("10.1.2.3"));
         assert_eq!(ip_port("nope"), None);
     }
 
     #[test]
     fn csv_quotes() {
-        assert_eq!(csv_split(r#"a,"b,c","d""e",,f"#, 10), vec!["a", "b,c", "d\"e", "", "f"]);
+        assert_eq!(
+            csv_split(r#"a,"b,c","d""e",,f"#, 10),
+            vec!["a", "b,c", "d\"e", "", "f"]
+        );
         assert_eq!(csv_split("a,b,c", 2), vec!["a", "b"]);
     }
 }

@@ -50,6 +50,7 @@ impl Zone {
     }
     /// Civil time in this zone to a timestamp (gaps and folds resolved the "compatible" way);
     /// `None` when a field is out of range.
+    #[allow(clippy::too_many_arguments)] // reason: the seven calendar fields, like `from_civil`
     pub fn civil(
         &self,
         y: i32,
@@ -246,15 +247,15 @@ impl SkewTracker {
     /// Record one sample; returns the skew in milliseconds.
     pub fn observe(&mut self, source: &str, source_time: Timestamp, received: Timestamp) -> i64 {
         let ms = (received - source_time).as_nanos() / 1_000_000;
-        let st = match self.sources.get_mut(source) {
-            Some(s) => s,
-            None if self.sources.len() < MAX_SKEW_SOURCES => {
-                self.sources.entry(source.to_owned()).or_default()
-            }
-            None => {
+        if !self.sources.contains_key(source) {
+            if self.sources.len() >= MAX_SKEW_SOURCES {
                 self.untracked += 1;
                 return ms;
             }
+            self.sources.insert(source.to_owned(), SkewStats::default());
+        }
+        let Some(st) = self.sources.get_mut(source) else {
+            return ms;
         };
         st.samples += 1;
         st.last_ms = ms;
@@ -294,8 +295,14 @@ mod tests {
         let z = Zone::get("Europe/Berlin").unwrap();
         let summer = z.civil(2026, 7, 1, 12, 0, 0, 0).unwrap();
         let winter = z.civil(2026, 1, 1, 12, 0, 0, 0).unwrap();
-        assert_eq!(summer, Timestamp::from_civil(2026, 7, 1, 10, 0, 0, 0).unwrap());
-        assert_eq!(winter, Timestamp::from_civil(2026, 1, 1, 11, 0, 0, 0).unwrap());
+        assert_eq!(
+            summer,
+            Timestamp::from_civil(2026, 7, 1, 10, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            winter,
+            Timestamp::from_civil(2026, 1, 1, 11, 0, 0, 0).unwrap()
+        );
     }
 
     #[test]

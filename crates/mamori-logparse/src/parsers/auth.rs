@@ -2,7 +2,9 @@
 
 use mamori_core::Event;
 
-use super::{auth_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo};
+use super::{
+    auth_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo,
+};
 use crate::text::{after, between, int, word, word_after};
 
 /// The auth parsers.
@@ -69,23 +71,48 @@ const SSHD_TABLE: &[(&str, &str, &str)] = &[
     ("Accepted ", "logged-in", "success"),
     ("Failed ", "login-failed", "failure"),
     ("Invalid user ", "invalid-user", "failure"),
+    (
+        "input_userauth_request: invalid user ",
+        "invalid-user",
+        "failure",
+    ),
     ("invalid user ", "invalid-user", "failure"),
     ("Disconnected from ", "disconnected", ""),
     ("Received disconnect from ", "disconnected", ""),
     ("Connection closed by ", "connection-closed", ""),
     ("Connection reset by ", "connection-closed", ""),
     ("Connection from ", "connection", ""),
-    ("Did not receive identification string from ", "no-identification", "failure"),
-    ("error: maximum authentication attempts exceeded for ", "max-auth-attempts", "failure"),
-    ("error: kex_exchange_identification:", "kex-error", "failure"),
+    (
+        "Did not receive identification string from ",
+        "no-identification",
+        "failure",
+    ),
+    (
+        "maximum authentication attempts exceeded for ",
+        "max-auth-attempts",
+        "failure",
+    ),
+    ("kex_exchange_identification:", "kex-error", "failure"),
     ("Unable to negotiate with ", "negotiation-failed", "failure"),
     ("banner exchange: ", "banner-error", "failure"),
-    ("fatal: Timeout before authentication for ", "auth-timeout", "failure"),
-    ("Timeout before authentication for ", "auth-timeout", "failure"),
+    (
+        "fatal: Timeout before authentication for ",
+        "auth-timeout",
+        "failure",
+    ),
+    (
+        "Timeout before authentication for ",
+        "auth-timeout",
+        "failure",
+    ),
     ("PAM ", "pam-failures", "failure"),
     ("User ", "user-not-allowed", "failure"),
     ("reverse mapping checking ", "reverse-mapping-failed", ""),
     ("Postponed ", "postponed", ""),
+    ("refused connect from ", "connection-refused", "failure"),
+    ("Close session: ", "session-closed", ""),
+    ("ssh_dispatch_run_fatal: ", "fatal-error", "failure"),
+    ("Magic value check failed", "bad-handshake", "failure"),
     ("Server listening on ", "listening", ""),
     ("Received signal ", "signal", ""),
 ];
@@ -95,12 +122,22 @@ fn sshd(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
     if t.starts_with("pam_") {
         return pam(inp, ev, st);
     }
-    let Some(&(prefix, action, outcome)) = SSHD_TABLE.iter().find(|(p, ..)| t.starts_with(p)) else {
+    // "error: " prefixes carry the same messages.
+    let t = t.strip_prefix("error: ").unwrap_or(t);
+    let Some(&(prefix, action, outcome)) = SSHD_TABLE.iter().find(|(p, ..)| t.starts_with(p))
+    else {
         return Outcome::NoMatch;
     };
     if outcome.is_empty() {
         ev.set("event.category", vec!["network"]);
-        ev.set("event.type", vec![if action == "connection" { "start" } else { "end" }]);
+        ev.set(
+            "event.type",
+            vec![if action == "connection" {
+                "start"
+            } else {
+                "end"
+            }],
+        );
         ev.set("event.action", action);
     } else {
         auth_event(ev, action, outcome);
@@ -124,9 +161,15 @@ fn sshd(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
             };
             r.find(" from ").map(|i| &r[..i])
         }
-        "invalid-user" => rest.find(" from ").map(|i| &rest[..i]),
+        "invalid-user" => Some(
+            rest.find(" from ")
+                .map_or_else(|| word(rest).0, |i| &rest[..i]),
+        ),
         "max-auth-attempts" => rest.find(" from ").map(|i| &rest[..i]),
         "user-not-allowed" => rest.find(" from ").map(|i| &rest[..i]),
+        "session-closed" => rest
+            .strip_prefix("user ")
+            .and_then(|r| r.find(" from ").map(|i| &r[..i])),
         "disconnected" | "connection-closed" => {
             let r = rest
                 .strip_prefix("authenticating user ")
@@ -141,12 +184,16 @@ fn sshd(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
     }
     // Source address: after " from ", or the word before " port ".
     let addr = match action {
-        "disconnected" | "connection-closed" | "connection" | "no-identification" | "auth-timeout"
-        | "negotiation-failed" | "banner-error" => {
+        "disconnected" | "connection-closed" | "connection" | "no-identification"
+        | "auth-timeout" | "negotiation-failed" | "banner-error" => {
             let r = rest.strip_prefix("Connection from ").unwrap_or(rest);
             before_port(r)
         }
         "pam-failures" => after(rest, "rhost=").map(|r| word(r).0),
+        "connection-refused" => between(rest, "(", ")").or_else(|| Some(word(rest).0)),
+        "fatal-error" => {
+            word_after(rest, "Connection from ").or_else(|| word_after(rest, " from "))
+        }
         "reverse-mapping-failed" => between(rest, "[", "]"),
         "listening" | "signal" | "postponed" | "kex-error" => None,
         _ => word_after(rest, " from "),
@@ -163,19 +210,34 @@ fn sshd(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
             }
             set_str(ev, "source.address", a);
         }
-    } else if matches!(action, "logged-in" | "login-failed" | "invalid-user") {
+    } else if matches!(action, "logged-in" | "login-failed")
+        || (action == "invalid-user" && rest.contains(" from"))
+    {
         return Outcome::Partial("missing_source_ip");
     }
     if let Some(p) = word_after(rest, " port ") {
-        set_int(ev, "source.port", p.trim_end_matches([':', ',']).split(':').next().unwrap_or(""));
+        set_int(
+            ev,
+            "source.port",
+            p.trim_end_matches([':', ','])
+                .split(':')
+                .next()
+                .unwrap_or(""),
+        );
     }
     Outcome::Done
 }
 
 /// The address word before " port ", skipping "user NAME" style prefixes.
 fn before_port(r: &str) -> Option<&str> {
-    let i = r.find(" port ")?;
-    r[..i].rsplit(' ').next()
+    match r.find(" port ") {
+        Some(i) => r[..i].rsplit(' ').next(),
+        None => {
+            // "Received disconnect from 192.0.2.1: 14: ..." (older OpenSSH, no port).
+            let w = word(r).0.trim_end_matches(':');
+            crate::text::ip(w).map(|_| w)
+        }
+    }
 }
 
 fn sudo(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
@@ -268,16 +330,27 @@ fn su(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
 
 fn pam(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     let t = inp.text.trim_start();
-    // pam_unix(sshd:auth): message
-    let Some(open) = t.find('(') else {
-        return Outcome::NoMatch;
-    };
-    let module = &t[..open];
-    if !module.starts_with("pam_") || module.contains(' ') {
-        return Outcome::NoMatch;
-    }
-    let Some((ctx, msg)) = t[open + 1..].split_once("): ") else {
-        return Outcome::Partial("truncated");
+    // Old Linux-PAM puts the module in the program tag: "sshd(pam_unix)[12]: message".
+    let old = inp
+        .header
+        .app
+        .and_then(|a| a.split_once("(pam_"))
+        .map(|(svc, m)| (svc, m.trim_end_matches(')')));
+    let (module, ctx, msg) = if let (Some((svc, m)), false) = (old, t.starts_with("pam_")) {
+        (format!("pam_{m}"), svc, t)
+    } else {
+        // pam_unix(sshd:auth): message
+        let Some(open) = t.find('(') else {
+            return Outcome::NoMatch;
+        };
+        let module = &t[..open];
+        if !module.starts_with("pam_") || module.contains(' ') {
+            return Outcome::NoMatch;
+        }
+        let Some((ctx, msg)) = t[open + 1..].split_once("): ") else {
+            return Outcome::Partial("truncated");
+        };
+        (module.to_owned(), ctx, msg)
     };
     ev.set("mamori.pam.module", module);
     let (service, typ) = ctx.split_once(':').unwrap_or((ctx, ""));
@@ -292,10 +365,8 @@ fn pam(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
                 "logname" => set_str(ev, "mamori.pam.logname", v),
                 "uid" => set_int(ev, "user.id", v),
                 "tty" => set_str(ev, "process.tty", v),
-                "rhost" if !v.is_empty() => {
-                    if !set_ip(ev, "source.ip", v) {
-                        ev.set("source.address", v);
-                    }
+                "rhost" if !v.is_empty() && !set_ip(ev, "source.ip", v) => {
+                    ev.set("source.address", v);
                 }
                 _ => {}
             }
@@ -349,7 +420,14 @@ fn logind(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         ev.set("event.action", "session-removed");
         ev.set("mamori.session.id", id);
     } else if let Some(r) = t.strip_prefix("Session ") {
-        let Some(id) = r.strip_suffix(" logged out. Waiting for processes to exit").or_else(|| r.split(" logged out").next().filter(|_| r.contains(" logged out"))) else {
+        let Some(id) = r
+            .strip_suffix(" logged out. Waiting for processes to exit")
+            .or_else(|| {
+                r.split(" logged out")
+                    .next()
+                    .filter(|_| r.contains(" logged out"))
+            })
+        else {
             return Outcome::NoMatch;
         };
         ev.set("event.category", vec!["session"]);

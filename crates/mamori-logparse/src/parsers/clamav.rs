@@ -13,7 +13,14 @@ pub const PARSERS: &[ParserDef] = &[ParserDef {
         dataset: "clamav",
         description_en: "ClamAV clamd detections (FOUND) and freshclam database updates",
         description_ja: "ClamAV: clamd の検知 (FOUND) と freshclam の定義更新",
-        fields: &["file.path", "rule.name", "threat.indicator.name", "event.action", "event.outcome", "mamori.clamav.version"],
+        fields: &[
+            "file.path",
+            "rule.name",
+            "threat.indicator.name",
+            "event.action",
+            "event.outcome",
+            "mamori.clamav.version",
+        ],
     },
     parse: clamav,
 }];
@@ -44,7 +51,11 @@ fn clamav(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         set_str(ev, "threat.indicator.name", sig);
         return Outcome::Done;
     }
-    if t.contains("Database updated") || t.contains(".cvd updated") || t.contains(".cld updated") || t.contains(" is up to date") {
+    if t.contains("Database updated")
+        || t.contains(".cvd updated")
+        || t.contains(".cld updated")
+        || t.contains(" is up to date")
+    {
         ev.set("event.category", vec!["configuration"]);
         ev.set("event.type", vec!["change"]);
         ev.set("event.action", "signatures-updated");

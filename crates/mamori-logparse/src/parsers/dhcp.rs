@@ -6,8 +6,13 @@ use super::{set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo};
 use crate::text::{after, between, word};
 
 const DHCP_FIELDS: &[&str] = &[
-    "mamori.dhcp.message_type", "client.mac", "client.ip", "mamori.dhcp.hostname",
-    "mamori.dhcp.interface", "mamori.dhcp.server_ip", "event.action",
+    "mamori.dhcp.message_type",
+    "client.mac",
+    "client.ip",
+    "mamori.dhcp.hostname",
+    "mamori.dhcp.interface",
+    "mamori.dhcp.server_ip",
+    "event.action",
 ];
 
 /// The DHCP parsers.
@@ -45,13 +50,18 @@ fn dhcp_event(ev: &mut Event, typ: &str) {
 }
 
 fn is_mac(s: &str) -> bool {
-    s.len() >= 11 && s.split(':').count() >= 6 && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b':')
+    s.len() >= 11
+        && s.split(':').count() >= 6
+        && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b':')
 }
 
 fn dhcpd(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     let t = inp.text.trim();
     let (verb, rest) = word(t);
-    let Some(typ) = verb.strip_prefix("DHCP").filter(|v| v.chars().all(|c| c.is_ascii_uppercase()) && !v.is_empty()) else {
+    let Some(typ) = verb
+        .strip_prefix("DHCP")
+        .filter(|v| v.chars().all(|c| c.is_ascii_uppercase()) && !v.is_empty())
+    else {
         return Outcome::NoMatch;
     };
     dhcp_event(ev, &typ.to_ascii_lowercase());
@@ -81,7 +91,7 @@ fn dhcpd(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
                 }
                 i += 1;
             }
-            x if x.starts_with('(') && x.ends_with(')') => {
+            x if x.len() >= 2 && x.starts_with('(') && x.ends_with(')') => {
                 let inner = &x[1..x.len() - 1];
                 if !set_ip(ev, "mamori.dhcp.server_ip", inner) && mac_seen {
                     set_str(ev, "mamori.dhcp.hostname", inner);
@@ -141,9 +151,15 @@ fn kea(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     };
     let (code, rest) = word(&t[pos..]);
     // File form puts the level where a syslog host would be.
-    if matches!(inp.header.hostname, Some("INFO" | "WARN" | "ERROR" | "DEBUG" | "FATAL")) {
+    if matches!(
+        inp.header.hostname,
+        Some("INFO" | "WARN" | "ERROR" | "DEBUG" | "FATAL")
+    ) {
         ev.fields.remove("host.hostname");
-        ev.set("log.level", inp.header.hostname.unwrap_or("").to_ascii_lowercase());
+        ev.set(
+            "log.level",
+            inp.header.hostname.unwrap_or("").to_ascii_lowercase(),
+        );
     }
     ev.set("event.code", code);
     let typ = if code.contains("LEASE_ALLOC") {
@@ -178,7 +194,9 @@ fn kea(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             ev.set("client.mac", mac.to_ascii_lowercase());
         }
     }
-    if let Some(a) = crate::text::word_after(rest, "lease ").or_else(|| crate::text::word_after(rest, "address ")) {
+    if let Some(a) = crate::text::word_after(rest, "lease ")
+        .or_else(|| crate::text::word_after(rest, "address "))
+    {
         set_ip(ev, "client.ip", a);
     }
     if let Some(h) = between(rest, "hostname=", " ").or_else(|| between(rest, "hostname ", " ")) {

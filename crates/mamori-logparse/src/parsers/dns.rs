@@ -7,8 +7,15 @@ use crate::text::{after, between, ip_port, word};
 use crate::time::{month_from_abbr, num, parse_hms};
 
 const DNS_FIELDS: &[&str] = &[
-    "source.ip", "source.port", "dns.question.name", "dns.question.type", "dns.question.class",
-    "dns.response_code", "dns.answers", "destination.ip", "event.action",
+    "source.ip",
+    "source.port",
+    "dns.question.name",
+    "dns.question.type",
+    "dns.question.class",
+    "dns.response_code",
+    "dns.answers",
+    "destination.ip",
+    "event.action",
 ];
 
 /// The DNS parsers.
@@ -18,7 +25,8 @@ pub const PARSERS: &[ParserDef] = &[
             name: "bind",
             module: "bind",
             dataset: "dns",
-            description_en: "BIND named query log (client, name, type, class, flags, server address)",
+            description_en:
+                "BIND named query log (client, name, type, class, flags, server address)",
             description_ja: "BIND named のクエリログ",
             fields: DNS_FIELDS,
         },
@@ -29,7 +37,8 @@ pub const PARSERS: &[ParserDef] = &[
             name: "dnsmasq",
             module: "dnsmasq",
             dataset: "dns",
-            description_en: "dnsmasq queries, forwards, replies (incl. NXDOMAIN) and its DHCP lines",
+            description_en:
+                "dnsmasq queries, forwards, replies (incl. NXDOMAIN) and its DHCP lines",
             description_ja: "dnsmasq のクエリ・転送・応答 (NXDOMAIN を含む) と DHCP ログ",
             fields: DNS_FIELDS,
         },
@@ -80,7 +89,9 @@ fn bind(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             dns_event(ev, "denied");
             ev.set("event.outcome", "failure");
             set_client(ev, client);
-            if let Some(q) = between(t, "query (cache) '", "'").or_else(|| between(t, "query '", "'")) {
+            if let Some(q) =
+                between(t, "query (cache) '", "'").or_else(|| between(t, "query '", "'"))
+            {
                 let mut p = q.split('/');
                 set_str(ev, "dns.question.name", p.next().unwrap_or(""));
                 set_str(ev, "dns.question.type", p.next().unwrap_or(""));
@@ -144,7 +155,10 @@ fn dnsmasq(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
         }
     }
     let (verb, rest) = word(t);
-    if let Some(typ) = verb.strip_prefix("query[").and_then(|v| v.strip_suffix(']')) {
+    if let Some(typ) = verb
+        .strip_prefix("query[")
+        .and_then(|v| v.strip_suffix(']'))
+    {
         dns_event(ev, "query");
         let Some((name, from)) = rest.split_once(" from ") else {
             return Outcome::Partial("truncated");
@@ -166,7 +180,14 @@ fn dnsmasq(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
             set_ip(ev, "destination.ip", to.trim());
         }
         "reply" | "cached" | "config" | "/etc/hosts" => {
-            dns_event(ev, if verb == "reply" { "answer" } else { verb.trim_start_matches('/') });
+            dns_event(
+                ev,
+                if verb == "reply" {
+                    "answer"
+                } else {
+                    verb.trim_start_matches('/')
+                },
+            );
             let Some((name, ans)) = rest.split_once(" is ") else {
                 return Outcome::Partial("truncated");
             };

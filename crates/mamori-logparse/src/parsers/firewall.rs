@@ -3,17 +3,26 @@
 
 use mamori_core::{Event, Timestamp};
 
-use super::{net_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo};
+use super::{
+    net_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo,
+};
 use crate::text::{after, csv_split, int, ip, kv_pairs, word};
-use crate::time::{parse_hms, num};
+use crate::time::{num, parse_hms};
 
 /// Most CSV columns read from one filterlog / Palo Alto line.
 pub const MAX_CSV_FIELDS: usize = 128;
 
 const NET_FIELDS: &[&str] = &[
-    "source.ip", "source.port", "destination.ip", "destination.port", "network.transport",
-    "event.action", "event.outcome", "observer.ingress.interface.name",
-    "observer.egress.interface.name", "rule.name",
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "destination.port",
+    "network.transport",
+    "event.action",
+    "event.outcome",
+    "observer.ingress.interface.name",
+    "observer.egress.interface.name",
+    "rule.name",
 ];
 
 /// The firewall parsers.
@@ -89,9 +98,17 @@ fn transport(p: &str) -> String {
 
 fn verdict(word: &str) -> Option<bool> {
     let w = word.to_ascii_lowercase();
-    if ["block", "drop", "reject", "deny", "denied", "dropped", "blocked"].iter().any(|k| w.contains(k)) {
+    if [
+        "block", "drop", "reject", "deny", "denied", "dropped", "blocked",
+    ]
+    .iter()
+    .any(|k| w.contains(k))
+    {
         Some(false)
-    } else if ["allow", "accept", "pass", "permit", "close", "timeout"].iter().any(|k| w.contains(k)) {
+    } else if ["allow", "accept", "pass", "permit", "close", "timeout"]
+        .iter()
+        .any(|k| w.contains(k))
+    {
         Some(true)
     } else {
         None
@@ -100,17 +117,32 @@ fn verdict(word: &str) -> Option<bool> {
 
 fn kernel_fw(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     let t = inp.text;
-    let Some(in_at) = t.find("IN=") else {
+    // The first of IN=/OUT= at a word start begins the key=value part (PVE and some
+    // OUTPUT-chain rules omit IN=).
+    let at_word = |pat: &str| {
+        t.match_indices(pat)
+            .find(|(i, _)| *i == 0 || t.as_bytes().get(i - 1) == Some(&b' '))
+            .map(|(i, _)| i)
+    };
+    let Some(in_at) = [at_word("IN="), at_word("OUT=")]
+        .into_iter()
+        .flatten()
+        .min()
+    else {
         return Outcome::NoMatch;
     };
-    if !t.contains(" OUT=") {
+    if !t.contains(" SRC=") {
         return Outcome::NoMatch;
     }
     let mut prefix = t[..in_at].trim();
     // Kernel uptime stamp "[ 1234.5678] ".
     if prefix.starts_with('[') {
         if let Some(end) = prefix.find("] ") {
-            if prefix[1..end].trim().bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+            if prefix[1..end]
+                .trim()
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c == b'.')
+            {
                 prefix = prefix[end + 2..].trim();
             }
         }
@@ -171,11 +203,15 @@ fn filterlog(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     set_str(ev, "mamori.firewall.tracker", g(3));
     set_str(ev, "observer.ingress.interface.name", g(4));
     set_str(ev, "event.reason", g(5));
-    set_str(ev, "network.direction", match g(7) {
-        "in" => "ingress",
-        "out" => "egress",
-        _ => "",
-    });
+    set_str(
+        ev,
+        "network.direction",
+        match g(7) {
+            "in" => "ingress",
+            "out" => "egress",
+            _ => "",
+        },
+    );
     let (proto, src, dst, sport, dport, len) = match g(8) {
         "4" => (g(16), g(18), g(19), 20, 21, g(17)),
         "6" => (g(12), g(15), g(16), 17, 18, g(14)),
@@ -304,7 +340,11 @@ fn pa_time(s: &str, zone: &crate::time::Zone) -> Option<Timestamp> {
 
 fn paloalto(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     let t = inp.text.trim();
-    let head = &t[..t.len().min(80)];
+    let mut cut = t.len().min(80);
+    while !t.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &t[..cut];
     if !(head.contains(",TRAFFIC,") || head.contains(",THREAT,")) {
         return Outcome::NoMatch;
     }
@@ -365,7 +405,10 @@ fn asa_endpoint(s: &str) -> Option<(&str, std::net::IpAddr, Option<u16>)> {
     let s = s.trim_end_matches([',', ';']);
     let (iface, rest) = match s.split_once(':') {
         Some((i, r)) if !i.contains('.') && !r.contains(':') => (i, r),
-        _ => s.split_once('/').filter(|(i, _)| ip(i).is_none()).unwrap_or(("", s)),
+        _ => s
+            .split_once('/')
+            .filter(|(i, _)| ip(i).is_none())
+            .unwrap_or(("", s)),
     };
     if let Some((a, p)) = rest.split_once('(') {
         return Some((iface, ip(a)?, p.trim_end_matches(')').parse().ok()));
@@ -379,9 +422,17 @@ fn set_ep(ev: &mut Event, side: &str, s: &str) -> bool {
         return false;
     };
     let (ipf, portf, ifacef) = if side == "src" {
-        ("source.ip", "source.port", "observer.ingress.interface.name")
+        (
+            "source.ip",
+            "source.port",
+            "observer.ingress.interface.name",
+        )
     } else {
-        ("destination.ip", "destination.port", "observer.egress.interface.name")
+        (
+            "destination.ip",
+            "destination.port",
+            "observer.egress.interface.name",
+        )
     };
     ev.set(ipf, a);
     if let Some(p) = p {
@@ -393,7 +444,11 @@ fn set_ep(ev: &mut Event, side: &str, s: &str) -> bool {
 
 fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     // The tag is "%ASA-6-302013" when the header parsed it; otherwise find it in the text.
-    let (tag, msg) = match inp.header.app.filter(|a| a.starts_with("%ASA-") || a.starts_with("%FTD-")) {
+    let (tag, msg) = match inp
+        .header
+        .app
+        .filter(|a| a.starts_with("%ASA-") || a.starts_with("%FTD-"))
+    {
         Some(a) => (a, inp.text),
         None => {
             let Some(i) = inp.text.find("%ASA-").or_else(|| inp.text.find("%FTD-")) else {
@@ -407,12 +462,23 @@ fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         }
     };
     let mut parts = tag.splitn(3, '-');
-    let (_, level, id) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (_, level, id) = (
+        parts.next(),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     if id.is_empty() {
         return Outcome::Partial("bad_message_id");
     }
     ev.set("observer.vendor", "Cisco");
-    ev.set("observer.product", if tag.starts_with("%FTD") { "FTD" } else { "ASA" });
+    ev.set(
+        "observer.product",
+        if tag.starts_with("%FTD") {
+            "FTD"
+        } else {
+            "ASA"
+        },
+    );
     ev.set("event.code", id);
     set_int(ev, "log.syslog.severity.code", level);
     let words: Vec<&str> = msg.split_whitespace().take(64).collect();
@@ -422,11 +488,15 @@ fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             // Built inbound TCP connection 123 for outside:1.2.3.4/51234 (..) to inside:10.0.0.1/22 (..)
             net_event(ev, "connection-built", Some(true));
             ev.set("event.type", vec!["connection", "start"]);
-            set_str(ev, "network.direction", match w(1) {
-                "inbound" => "inbound",
-                "outbound" => "outbound",
-                _ => "",
-            });
+            set_str(
+                ev,
+                "network.direction",
+                match w(1) {
+                    "inbound" => "inbound",
+                    "outbound" => "outbound",
+                    _ => "",
+                },
+            );
             ev.set("network.transport", w(2).to_ascii_lowercase());
             set_str(ev, "network.session_id", w(4));
             let for_i = words.iter().position(|x| *x == "for");
@@ -435,7 +505,11 @@ fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
                 return Outcome::Partial("truncated");
             };
             // Built inbound: "for" is the outside initiator; outbound: "for" is the responder.
-            let (src, dst) = if w(1) == "outbound" { (w(ti + 1), w(fi + 1)) } else { (w(fi + 1), w(ti + 1)) };
+            let (src, dst) = if w(1) == "outbound" {
+                (w(ti + 1), w(fi + 1))
+            } else {
+                (w(fi + 1), w(ti + 1))
+            };
             if !set_ep(ev, "src", src) || !set_ep(ev, "dst", dst) {
                 return Outcome::Partial("bad_address");
             }
@@ -476,7 +550,15 @@ fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         "106100" => {
             // access-list NAME denied tcp outside/1.2.3.4(51234) -> inside/10.0.0.1(22) hit-cnt 1
             let allowed = verdict(w(2));
-            net_event(ev, if allowed == Some(false) { "deny" } else { "allow" }, allowed);
+            net_event(
+                ev,
+                if allowed == Some(false) {
+                    "deny"
+                } else {
+                    "allow"
+                },
+                allowed,
+            );
             set_str(ev, "rule.name", w(1));
             ev.set("network.transport", w(3).to_ascii_lowercase());
             if !set_ep(ev, "src", w(4)) || !set_ep(ev, "dst", w(6)) {
@@ -485,7 +567,11 @@ fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         }
         "113004" | "113005" | "113015" => {
             let ok = id == "113004";
-            super::auth_event(ev, "aaa-authentication", if ok { "success" } else { "failure" });
+            super::auth_event(
+                ev,
+                "aaa-authentication",
+                if ok { "success" } else { "failure" },
+            );
             for part in msg.split(" : ") {
                 if let Some((k, v)) = part.split_once(" = ") {
                     match k.trim() {
@@ -504,7 +590,11 @@ fn asa(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         }
         "605004" | "605005" => {
             let ok = id == "605005";
-            super::auth_event(ev, "management-login", if ok { "success" } else { "failure" });
+            super::auth_event(
+                ev,
+                "management-login",
+                if ok { "success" } else { "failure" },
+            );
             if let Some(src) = crate::text::word_after(msg, "from ") {
                 set_ep(ev, "src", src);
             }
@@ -554,9 +644,15 @@ mod tests {
     #[test]
     fn asa_endpoints() {
         let (i, a, p) = asa_endpoint("outside:1.2.3.4/51234").unwrap();
-        assert_eq!((i, a.to_string(), p), ("outside", "1.2.3.4".into(), Some(51234)));
+        assert_eq!(
+            (i, a.to_string(), p),
+            ("outside", "1.2.3.4".into(), Some(51234))
+        );
         let (i, a, p) = asa_endpoint("inside/10.0.0.1(22)").unwrap();
-        assert_eq!((i, a.to_string(), p), ("inside", "10.0.0.1".into(), Some(22)));
+        assert_eq!(
+            (i, a.to_string(), p),
+            ("inside", "10.0.0.1".into(), Some(22))
+        );
         assert!(asa_endpoint("outside:nothing/1").is_none());
     }
 

@@ -2,7 +2,9 @@
 
 use mamori_core::Event;
 
-use super::{auth_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo};
+use super::{
+    auth_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo,
+};
 use crate::text::{between, word};
 
 /// The FTP parsers.
@@ -14,7 +16,15 @@ pub const PARSERS: &[ParserDef] = &[
             dataset: "ftp",
             description_en: "vsftpd: OK/FAIL LOGIN, uploads, downloads, connects",
             description_ja: "vsftpd: ログイン成功・失敗、アップロード、ダウンロード、接続",
-            fields: &["user.name", "source.ip", "event.action", "event.outcome", "file.path", "file.size", "process.pid"],
+            fields: &[
+                "user.name",
+                "source.ip",
+                "event.action",
+                "event.outcome",
+                "file.path",
+                "file.size",
+                "process.pid",
+            ],
         },
         parse: vsftpd,
     },
@@ -25,7 +35,13 @@ pub const PARSERS: &[ParserDef] = &[
             dataset: "ftp",
             description_en: "ProFTPD: logins, failures, unknown users, sessions",
             description_ja: "ProFTPD: ログイン、失敗、存在しないユーザ、セッション",
-            fields: &["user.name", "source.ip", "source.domain", "event.action", "event.outcome"],
+            fields: &[
+                "user.name",
+                "source.ip",
+                "source.domain",
+                "event.action",
+                "event.outcome",
+            ],
         },
         parse: proftpd,
     },
@@ -94,15 +110,23 @@ fn vsftpd(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
 }
 
 fn proftpd(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
-    let t = inp.text.trim();
-    // "host (client[1.2.3.4]) - message"
-    let Some((pre, msg)) = t.split_once(") - ") else {
+    let mut t = inp.text.trim();
+    // proftpd.log (file) form: "proftpd[pid] server (client[ip]): message".
+    if let Some(r) = t.strip_prefix("proftpd[") {
+        if let Some((pid, rest)) = r.split_once("] ") {
+            set_int(ev, "process.pid", pid);
+            t = rest;
+        }
+    }
+    // "host (client[1.2.3.4]) - message" (syslog) or "host (client[1.2.3.4]): message"
+    let Some((pre, msg)) = t.split_once(") - ").or_else(|| t.split_once("): ")) else {
         return Outcome::NoMatch;
     };
     let Some((_server, client)) = pre.split_once(" (") else {
         return Outcome::NoMatch;
     };
     let (name, a) = client.split_once('[').unwrap_or((client, ""));
+    ev.set("event.module", "proftpd");
     set_ip(ev, "source.ip", a.trim_end_matches(']'));
     if crate::text::ip(name).is_none() {
         set_str(ev, "source.domain", name);
@@ -112,7 +136,10 @@ fn proftpd(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         set_str(ev, "user.name", user);
         if rest.contains("Login successful") {
             auth_event(ev, "login", "success");
-        } else if r.contains("Login failed") || rest.contains("no such user") || rest.contains("Incorrect password") {
+        } else if r.contains("Login failed")
+            || rest.contains("no such user")
+            || rest.contains("Incorrect password")
+        {
             auth_event(ev, "login-failed", "failure");
             ev.set("event.reason", rest.trim_start_matches([':', ' ']));
         } else {

@@ -39,7 +39,11 @@ pub const PARSERS: &[ParserDef] = &[
 /// Parse the line as a JSON object (the text after any syslog header, or the whole line).
 pub(crate) fn object(inp: &Input<'_>) -> Option<Map<String, Json>> {
     let t = inp.text.trim();
-    let t = if t.starts_with('{') { t } else { inp.line.trim() };
+    let t = if t.starts_with('{') {
+        t
+    } else {
+        inp.line.trim()
+    };
     if !t.starts_with('{') {
         return None;
     }
@@ -53,7 +57,10 @@ fn s<'a>(o: &'a Map<String, Json>, k: &str) -> Option<&'a str> {
     o.get(k).and_then(Json::as_str)
 }
 fn n(o: &Map<String, Json>, k: &str) -> Option<i64> {
-    o.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|x| x.parse().ok())))
+    o.get(k).and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|x| x.parse().ok()))
+    })
 }
 fn obj<'a>(o: &'a Map<String, Json>, k: &str) -> Option<&'a Map<String, Json>> {
     o.get(k).and_then(Json::as_object)
@@ -93,7 +100,11 @@ fn suricata(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     if let Some(p) = s(&o, "proto") {
         ev.set("network.transport", p.to_ascii_lowercase());
     }
-    put_s(ev, "network.protocol", s(&o, "app_proto").filter(|p| *p != "failed"));
+    put_s(
+        ev,
+        "network.protocol",
+        s(&o, "app_proto").filter(|p| *p != "failed"),
+    );
     put_s(ev, "observer.ingress.interface.name", s(&o, "in_iface"));
     put_s(ev, "network.community_id", s(&o, "community_id"));
     put_n(ev, "mamori.suricata.flow_id", n(&o, "flow_id"));
@@ -106,7 +117,14 @@ fn suricata(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             };
             ev.kind = EventKind::Alert;
             ev.set("event.category", vec!["network", "intrusion_detection"]);
-            ev.set("event.type", vec![if s(a, "action") == Some("blocked") { "denied" } else { "allowed" }]);
+            ev.set(
+                "event.type",
+                vec![if s(a, "action") == Some("blocked") {
+                    "denied"
+                } else {
+                    "allowed"
+                }],
+            );
             put_s(ev, "event.action", s(a, "action"));
             if let Some(id) = n(a, "signature_id") {
                 ev.set("rule.id", id.to_string());
@@ -137,7 +155,9 @@ fn suricata(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
                 put_s(ev, "mamori.flow.state", s(f, "state"));
                 put_s(ev, "event.reason", s(f, "reason"));
                 for (k, f2) in [("start", "event.start"), ("end", "event.end")] {
-                    if let Some((t, _)) = s(f, k).and_then(|x| crate::time::parse_iso_prefix(x, inp.zone)) {
+                    if let Some((t, _)) =
+                        s(f, k).and_then(|x| crate::time::parse_iso_prefix(x, inp.zone))
+                    {
                         ev.set(f2, t);
                     }
                 }
@@ -187,7 +207,11 @@ fn suricata(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
                 put_s(ev, "http.request.referrer", s(h, "http_refer"));
                 put_n(ev, "http.response.body.bytes", n(h, "length"));
                 put_s(ev, "http.response.mime_type", s(h, "http_content_type"));
-                put_s(ev, "http.version", s(h, "protocol").map(|p| p.trim_start_matches("HTTP/")));
+                put_s(
+                    ev,
+                    "http.version",
+                    s(h, "protocol").map(|p| p.trim_start_matches("HTTP/")),
+                );
             }
         }
         "tls" => {
@@ -196,14 +220,40 @@ fn suricata(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             if let Some(t) = obj(&o, "tls") {
                 put_s(ev, "tls.client.server_name", s(t, "sni"));
                 if let Some(v) = s(t, "version") {
-                    ev.set("tls.version", v.trim_start_matches("TLS ").trim_start_matches("TLSv"));
-                    ev.set("tls.version_protocol", if v.starts_with("SSL") { "ssl" } else { "tls" });
+                    ev.set(
+                        "tls.version",
+                        v.trim_start_matches("TLS ").trim_start_matches("TLSv"),
+                    );
+                    ev.set(
+                        "tls.version_protocol",
+                        if v.starts_with("SSL") { "ssl" } else { "tls" },
+                    );
                 }
-                put_s(ev, "tls.server.x509.subject.distinguished_name", s(t, "subject"));
-                put_s(ev, "tls.server.x509.issuer.distinguished_name", s(t, "issuerdn"));
-                put_s(ev, "tls.server.hash.sha1", s(t, "fingerprint").map(|f| f.trim()));
-                put_s(ev, "tls.client.ja3", obj(t, "ja3").and_then(|j| s(j, "hash")));
-                put_s(ev, "tls.server.ja3s", obj(t, "ja3s").and_then(|j| s(j, "hash")));
+                put_s(
+                    ev,
+                    "tls.server.x509.subject.distinguished_name",
+                    s(t, "subject"),
+                );
+                put_s(
+                    ev,
+                    "tls.server.x509.issuer.distinguished_name",
+                    s(t, "issuerdn"),
+                );
+                put_s(
+                    ev,
+                    "tls.server.hash.sha1",
+                    s(t, "fingerprint").map(|f| f.trim()),
+                );
+                put_s(
+                    ev,
+                    "tls.client.ja3",
+                    obj(t, "ja3").and_then(|j| s(j, "hash")),
+                );
+                put_s(
+                    ev,
+                    "tls.server.ja3s",
+                    obj(t, "ja3s").and_then(|j| s(j, "hash")),
+                );
                 put_s(ev, "tls.client.ja4", s(t, "ja4"));
             }
         }
@@ -278,9 +328,15 @@ fn flatten(prefix: &str, o: &Map<String, Json>, depth: usize, out: &mut Vec<(Str
         if out.len() >= MAX_JSON_FIELDS {
             return;
         }
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
-            Json::Object(m) if depth < MAX_JSON_DEPTH && !m.is_empty() => flatten(&key, m, depth + 1, out),
+            Json::Object(m) if depth < MAX_JSON_DEPTH && !m.is_empty() => {
+                flatten(&key, m, depth + 1, out)
+            }
             Json::Null => {}
             _ => out.push((key, v.clone())),
         }
@@ -303,7 +359,9 @@ fn generic(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
             time_json = Some(v);
             continue;
         }
-        if let Some(val) = mamori_core::schema::typed_from_json(dst, v).or_else(|| Value::from_json(v)) {
+        if let Some(val) =
+            mamori_core::schema::typed_from_json(dst, v).or_else(|| Value::from_json(v))
+        {
             ev.set(dst.clone(), val);
         }
     }
@@ -336,7 +394,9 @@ fn generic(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
             if ev.fields.contains_key(name.as_str()) {
                 continue;
             }
-            if let Some(val) = mamori_core::schema::typed_from_json(&name, &v).or_else(|| Value::from_json(&v)) {
+            if let Some(val) =
+                mamori_core::schema::typed_from_json(&name, &v).or_else(|| Value::from_json(&v))
+            {
                 ev.set(name, val);
             }
         }

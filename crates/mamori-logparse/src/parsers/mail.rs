@@ -2,7 +2,9 @@
 
 use mamori_core::Event;
 
-use super::{auth_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo};
+use super::{
+    auth_event, set_int, set_ip, set_str, Input, Outcome, ParseState, ParserDef, ParserInfo,
+};
 use crate::text::{after, between, kv_pairs, word};
 
 /// The mail parsers.
@@ -71,7 +73,11 @@ fn addr(v: &str) -> &str {
 
 fn postfix(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     let t = inp.text.trim();
-    let daemon = inp.header.app.and_then(|a| a.rsplit('/').next()).unwrap_or("");
+    let daemon = inp
+        .header
+        .app
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or("");
     set_str(ev, "mamori.mail.daemon", daemon);
     if let Some(r) = t.strip_prefix("connect from ") {
         mail_event(ev, "connect");
@@ -117,7 +123,10 @@ fn postfix(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         if let Some(c) = crate::text::word_after(r, " from ") {
             set_client(ev, c);
         }
-        if let Some(reason) = r.split_once("]: ").map(|(_, x)| x.split(';').next().unwrap_or(x)) {
+        if let Some(reason) = r
+            .split_once("]: ")
+            .map(|(_, x)| x.split(';').next().unwrap_or(x))
+        {
             ev.set("event.reason", reason.trim());
         }
     } else if rest.starts_with("client=") {
@@ -152,7 +161,10 @@ fn postfix(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             }
             "status" => {
                 ev.set("mamori.mail.status", v);
-                ev.set("event.outcome", if v == "sent" { "success" } else { "failure" });
+                ev.set(
+                    "event.outcome",
+                    if v == "sent" { "success" } else { "failure" },
+                );
             }
             "dsn" => set_str(ev, "mamori.mail.dsn", v),
             "sasl_username" => set_str(ev, "user.name", v),
@@ -169,6 +181,11 @@ fn postfix(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
 fn dovecot(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
     let t = inp.text.trim();
     let (svc, rest) = t.split_once(": ").unwrap_or(("", t));
+    // Newer releases put the level after the service ("pop3-login: Info: Login: ...").
+    let rest = ["Info: ", "Warning: ", "Error: ", "Debug: "]
+        .iter()
+        .find_map(|l| rest.strip_prefix(l))
+        .unwrap_or(rest);
     if rest.starts_with("pam_") {
         return super::auth::PARSERS
             .iter()
@@ -176,13 +193,19 @@ fn dovecot(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
             .map_or(Outcome::NoMatch, |p| (p.parse)(inp, ev, st));
     }
     let proto = svc.split('-').next().unwrap_or("");
-    if matches!(proto, "imap" | "pop3" | "submission" | "managesieve" | "lmtp") {
+    if matches!(
+        proto,
+        "imap" | "pop3" | "submission" | "managesieve" | "lmtp"
+    ) {
         ev.set("network.protocol", proto);
     }
     let lower = rest.to_ascii_lowercase();
     if rest.starts_with("Login:") {
         auth_event(ev, "login", "success");
-    } else if lower.contains("auth failed") || lower.contains("password mismatch") || lower.contains("unknown user") {
+    } else if lower.contains("auth failed")
+        || lower.contains("password mismatch")
+        || lower.contains("unknown user")
+    {
         auth_event(ev, "login-failed", "failure");
         if let Some(u) = between(rest, "(", ",").filter(|_| rest.contains("): ")) {
             if !u.contains(' ') {
@@ -219,7 +242,10 @@ fn dovecot(inp: &Input<'_>, ev: &mut Event, st: &mut ParseState) -> Outcome {
 /// Exim message id: three alphanumeric parts joined by `-` (6-6-2 or 6-11-4).
 fn is_exim_id(s: &str) -> bool {
     let p: Vec<&str> = s.split('-').collect();
-    p.len() == 3 && p[0].len() == 6 && p.iter().all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_alphanumeric()))
+    p.len() == 3
+        && p[0].len() == 6
+        && p.iter()
+            .all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Whether a line looks like an Exim main log line.
@@ -228,7 +254,9 @@ pub(crate) fn looks_like_exim(line: &str) -> bool {
     if b.len() < 22 || b[4] != b'-' || b[10] != b' ' {
         return false;
     }
-    let rest = &line[20..];
+    let Some(rest) = line.get(20..) else {
+        return false;
+    };
     let (first, _) = word(rest);
     is_exim_id(first) || rest.contains(" H=") || rest.contains("authenticator failed")
 }
@@ -268,7 +296,14 @@ fn exim(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         "received" => set_str(ev, "email.from.address", addr(addr_word)),
         "delivered" | "delivered-additional" | "bounced" | "deferred" => {
             set_str(ev, "email.to.address", addr(addr_word));
-            ev.set("event.outcome", if action.starts_with("delivered") { "success" } else { "failure" });
+            ev.set(
+                "event.outcome",
+                if action.starts_with("delivered") {
+                    "success"
+                } else {
+                    "failure"
+                },
+            );
         }
         "auth-failed" => {
             auth_event(ev, "smtp-auth-failed", "failure");
@@ -286,7 +321,10 @@ fn exim(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     }
     // Host and address: "H=name (helo) [1.2.3.4]" or "[1.2.3.4]:port".
     if let Some(a) = between(rest, "[", "]") {
-        let field = if matches!(action, "delivered" | "delivered-additional" | "bounced" | "deferred") {
+        let field = if matches!(
+            action,
+            "delivered" | "delivered-additional" | "bounced" | "deferred"
+        ) {
             "destination.ip"
         } else {
             "source.ip"

@@ -143,7 +143,14 @@ pub(crate) fn set_str(ev: &mut Event, field: &'static str, s: &str) {
 /// Authentication event boilerplate.
 pub(crate) fn auth_event(ev: &mut Event, action: &str, outcome: &str) {
     ev.set("event.category", vec!["authentication"]);
-    ev.set("event.type", vec![if outcome == "success" { "start" } else { "info" }]);
+    ev.set(
+        "event.type",
+        vec![if outcome == "success" {
+            "start"
+        } else {
+            "info"
+        }],
+    );
     ev.set("event.action", action);
     ev.set("event.outcome", outcome);
 }

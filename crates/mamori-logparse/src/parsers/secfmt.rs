@@ -73,7 +73,10 @@ fn cef_extension(s: &str) -> Vec<(String, String)> {
     while i < b.len() {
         if i == 0 || b[i - 1] == b' ' {
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'.' | b'-' | b'[' | b']')) {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric()
+                    || matches!(b[j], b'_' | b'.' | b'-' | b'[' | b']'))
+            {
                 j += 1;
             }
             if j > i && j < b.len() && b[j] == b'=' && (j == 0 || b[j - 1] != b'\\') {
@@ -85,7 +88,9 @@ fn cef_extension(s: &str) -> Vec<(String, String)> {
         i += 1;
     }
     for (n, &(ks, ke)) in starts.iter().enumerate().take(MAX_EXTENSION_PAIRS) {
-        let vend = starts.get(n + 1).map_or(s.len(), |&(next, _)| next.saturating_sub(1));
+        let vend = starts
+            .get(n + 1)
+            .map_or(s.len(), |&(next, _)| next.saturating_sub(1));
         let raw = s.get(ke + 1..vend.max(ke + 1)).unwrap_or("");
         let mut v = String::with_capacity(raw.len());
         let mut it = raw.chars();
@@ -244,7 +249,13 @@ fn cef(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             let name = label.unwrap_or_else(|| k.clone());
             let clean: String = name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             ev.set(format!("mamori.cef.ext.{clean}"), v.as_str());
         }
@@ -309,15 +320,25 @@ fn leef(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
                 if !map_key(ev, k, v) {
                     let clean: String = k
                         .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || c == '_' {
+                                c
+                            } else {
+                                '_'
+                            }
+                        })
                         .collect();
                     ev.set(format!("mamori.leef.attr.{clean}"), v);
                 }
             }
         }
     }
+    if let Some(f) = dev_fmt {
+        // Java date patterns are not interpreted; epoch ms, ISO 8601 and the CEF
+        // "MMM dd yyyy HH:mm:ss" form are.
+        set_str(ev, "mamori.leef.dev_time_format", f);
+    }
     if let Some(t) = dev_time {
-        let _ = dev_fmt;
         match cef_time(t, inp.zone) {
             Some(ts) => ev.timestamp = ts,
             None => return Outcome::Partial("bad_dev_time"),

@@ -12,9 +12,17 @@ pub const PARSERS: &[ParserDef] = &[
             name: "openvpn",
             module: "openvpn",
             dataset: "vpn",
-            description_en: "OpenVPN server: peer connections, AUTH_FAILED, TLS errors, user names, disconnects",
+            description_en:
+                "OpenVPN server: peer connections, AUTH_FAILED, TLS errors, user names, disconnects",
             description_ja: "OpenVPN サーバ: 接続確立、認証失敗、TLS エラー、ユーザ名、切断",
-            fields: &["user.name", "source.ip", "source.port", "event.action", "event.outcome", "mamori.vpn.assigned_ip"],
+            fields: &[
+                "user.name",
+                "source.ip",
+                "source.port",
+                "event.action",
+                "event.outcome",
+                "mamori.vpn.assigned_ip",
+            ],
         },
         parse: openvpn,
     },
@@ -23,9 +31,17 @@ pub const PARSERS: &[ParserDef] = &[
             name: "strongswan",
             module: "strongswan",
             dataset: "vpn",
-            description_en: "strongSwan charon: IKE_SA established/deleted, authentication failures",
+            description_en:
+                "strongSwan charon: IKE_SA established/deleted, authentication failures",
             description_ja: "strongSwan (charon): IKE SA の確立・削除、認証失敗",
-            fields: &["source.ip", "destination.ip", "user.name", "event.action", "event.outcome", "mamori.vpn.connection"],
+            fields: &[
+                "source.ip",
+                "destination.ip",
+                "user.name",
+                "event.action",
+                "event.outcome",
+                "mamori.vpn.connection",
+            ],
         },
         parse: strongswan,
     },
@@ -42,7 +58,9 @@ fn set_peer(ev: &mut Event, tok: &str) -> bool {
         Some((u, a)) if ip_port(a).is_some() => (Some(u), a),
         _ => (None, tok),
     };
-    let a = a.trim_start_matches("[AF_INET]").trim_start_matches("[AF_INET6]");
+    let a = a
+        .trim_start_matches("[AF_INET]")
+        .trim_start_matches("[AF_INET6]");
     match ip_port(a) {
         Some((ip, port)) => {
             ev.set("source.ip", ip);
@@ -79,14 +97,23 @@ fn openvpn(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     } else if let Some(u) = between(t, "authentication succeeded for username '", "'") {
         set_str(ev, "user.name", u);
         action = ("login", "success");
-    } else if t.contains("AUTH_FAILED") || t.contains("Auth Username/Password verification failed") || t.contains("--auth-user-pass-verify") {
-        if let Some(u) = between(t, "username '", "'").or_else(|| between(t, "for username '", "'")) {
+    } else if t.contains("AUTH_FAILED")
+        || t.contains("Auth Username/Password verification failed")
+        || t.contains("--auth-user-pass-verify")
+    {
+        if let Some(u) = between(t, "username '", "'").or_else(|| between(t, "for username '", "'"))
+        {
             set_str(ev, "user.name", u);
         }
         action = ("login-failed", "failure");
-    } else if t.contains("TLS Error") || t.contains("TLS handshake failed") || t.contains("VERIFY ERROR") {
+    } else if t.contains("TLS Error")
+        || t.contains("TLS handshake failed")
+        || t.contains("VERIFY ERROR")
+    {
         action = ("tls-error", "failure");
-    } else if let Some(a) = between(t, "pool returned IPv4=", ",").or_else(|| crate::text::word_after(t, "pool returned IPv4=")) {
+    } else if let Some(a) = between(t, "pool returned IPv4=", ",")
+        .or_else(|| crate::text::word_after(t, "pool returned IPv4="))
+    {
         set_ip(ev, "mamori.vpn.assigned_ip", a);
         action = ("address-assigned", "success");
     } else if t.contains("client-instance exiting") || t.contains("Connection reset, restarting") {
@@ -106,7 +133,11 @@ fn strongswan(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome 
     // "10[IKE] ..." thread and subsystem prefix.
     if let Some((pre, rest)) = t.split_once("] ") {
         if pre.contains('[') && pre.len() < 12 {
-            set_str(ev, "mamori.vpn.subsystem", pre.split('[').nth(1).unwrap_or(""));
+            set_str(
+                ev,
+                "mamori.vpn.subsystem",
+                pre.split('[').nth(1).unwrap_or(""),
+            );
             t = rest;
         }
     }
@@ -114,11 +145,11 @@ fn strongswan(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome 
         vpn_auth(ev, "ike-sa-established", "success");
         set_str(ev, "mamori.vpn.connection", word(&t[7..]).0);
         endpoints(ev, t.split(" established between ").nth(1).unwrap_or(""));
-    } else if t.starts_with("deleting IKE_SA ") {
+    } else if let Some(r) = t.strip_prefix("deleting IKE_SA ") {
         ev.set("event.category", vec!["network"]);
         ev.set("event.type", vec!["end"]);
         ev.set("event.action", "ike-sa-deleted");
-        set_str(ev, "mamori.vpn.connection", word(&t[16..]).0);
+        set_str(ev, "mamori.vpn.connection", word(r).0);
         endpoints(ev, t.split(" between ").nth(1).unwrap_or(""));
     } else if t.starts_with("CHILD_SA ") && t.contains(" established") {
         ev.set("event.category", vec!["network"]);
@@ -127,11 +158,21 @@ fn strongswan(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome 
         set_str(ev, "mamori.vpn.connection", word(&t[9..]).0);
     } else if t.contains("authentication of '") && t.contains(" failed") {
         vpn_auth(ev, "authentication-failed", "failure");
-        set_str(ev, "user.name", between(t, "authentication of '", "'").unwrap_or(""));
+        set_str(
+            ev,
+            "user.name",
+            between(t, "authentication of '", "'").unwrap_or(""),
+        );
     } else if t.contains("authentication of '") && t.contains(" successful") {
         vpn_auth(ev, "authentication", "success");
-        set_str(ev, "user.name", between(t, "authentication of '", "'").unwrap_or(""));
-    } else if t.contains("AUTHENTICATION_FAILED") || (t.starts_with("EAP method ") && t.contains(" failed")) {
+        set_str(
+            ev,
+            "user.name",
+            between(t, "authentication of '", "'").unwrap_or(""),
+        );
+    } else if t.contains("AUTHENTICATION_FAILED")
+        || (t.starts_with("EAP method ") && t.contains(" failed"))
+    {
         vpn_auth(ev, "authentication-failed", "failure");
         if let Some(p) = crate::text::word_after(t, "for peer ") {
             set_ip(ev, "source.ip", p);

@@ -48,7 +48,14 @@ fn http_outcome(ev: &mut Event, status: Option<i64>) {
     ev.set("event.type", vec!["access"]);
     if let Some(s) = status {
         ev.set("http.response.status_code", s);
-        ev.set("event.outcome", if (100..400).contains(&s) { "success" } else { "failure" });
+        ev.set(
+            "event.outcome",
+            if (100..400).contains(&s) {
+                "success"
+            } else {
+                "failure"
+            },
+        );
     }
 }
 
@@ -90,7 +97,10 @@ fn squid(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         2 => 10,
         _ => 1,
     };
-    ev.timestamp = Timestamp::from_unix_millis(secs.saturating_mul(1000).saturating_add(i64::from(millis * scale)));
+    ev.timestamp = Timestamp::from_unix_millis(
+        secs.saturating_mul(1000)
+            .saturating_add(i64::from(millis * scale)),
+    );
     if let Some(ms) = int(f[0]) {
         ev.set("event.duration", ms.saturating_mul(1_000_000));
     }
@@ -237,12 +247,15 @@ fn access(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             set_str(ev, "user_agent.original", ua);
         }
     }
-    ev.set("event.module", match inp.header.app.unwrap_or("") {
-        "nginx" => "nginx",
-        "squid" => "squid",
-        "httpd" | "apache" | "apache2" => "apache",
-        _ => "webserver",
-    });
+    ev.set(
+        "event.module",
+        match inp.header.app.unwrap_or("") {
+            "nginx" => "nginx",
+            "squid" => "squid",
+            "httpd" | "apache" | "apache2" => "apache",
+            _ => "webserver",
+        },
+    );
     Outcome::Done
 }
 
@@ -271,7 +284,10 @@ fn error_log(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
             };
             if let Some(p) = item.strip_prefix("pid ") {
                 set_int(ev, "process.pid", p.split(':').next().unwrap_or(""));
-            } else if let Some(c) = item.strip_prefix("client ").or_else(|| item.strip_prefix("remote ")) {
+            } else if let Some(c) = item
+                .strip_prefix("client ")
+                .or_else(|| item.strip_prefix("remote "))
+            {
                 if let Some((a, p)) = crate::text::ip_port(c) {
                     ev.set("source.ip", a);
                     ev.set_opt("source.port", p);
@@ -317,7 +333,10 @@ fn error_log(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
     ev.set("log.level", level);
     let (pid, msg) = r.split_once(": ").unwrap_or(("", r));
     set_int(ev, "process.pid", pid.split('#').next().unwrap_or(""));
-    let msg = msg.split_once(' ').filter(|(c, _)| c.starts_with('*')).map_or(msg, |(_, m)| m);
+    let msg = msg
+        .split_once(' ')
+        .filter(|(c, _)| c.starts_with('*'))
+        .map_or(msg, |(_, m)| m);
     let text = msg.split(", client: ").next().unwrap_or(msg);
     ev.set("message", text);
     if let Some(c) = crate::text::word_after(msg, "client: ") {

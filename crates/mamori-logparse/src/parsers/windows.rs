@@ -73,12 +73,7 @@ fn json_text(v: &Json) -> Option<String> {
         Json::Number(n) => Some(n.to_string()),
         Json::Bool(b) => Some(b.to_string()),
         Json::Object(o) => o.get("#text").and_then(json_text),
-        Json::Array(a) => Some(
-            a.iter()
-                .filter_map(json_text)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+        Json::Array(a) => Some(a.iter().filter_map(json_text).collect::<Vec<_>>().join(",")),
         Json::Null => None,
     }
 }
@@ -156,19 +151,32 @@ fn record_from_winlogbeat(o: &Map<String, Json>, zone: &crate::time::Zone) -> Op
     let w = o.get("winlog")?.as_object()?;
     let mut r = WinRecord {
         channel: w.get("channel").and_then(json_text).unwrap_or_default(),
-        provider: w.get("provider_name").and_then(json_text).unwrap_or_default(),
+        provider: w
+            .get("provider_name")
+            .and_then(json_text)
+            .unwrap_or_default(),
         event_id: w
             .get("event_id")
             .and_then(json_text)
-            .or_else(|| o.get("event").and_then(|e| e.get("code")).and_then(json_text))?
+            .or_else(|| {
+                o.get("event")
+                    .and_then(|e| e.get("code"))
+                    .and_then(json_text)
+            })?
             .parse()
             .ok()?,
         computer: w
             .get("computer_name")
             .and_then(json_text)
-            .or_else(|| o.get("host").and_then(|h| h.get("name")).and_then(json_text))
+            .or_else(|| {
+                o.get("host")
+                    .and_then(|h| h.get("name"))
+                    .and_then(json_text)
+            })
             .unwrap_or_default(),
-        time: o.get("@timestamp").and_then(|t| super::json::json_time(t, zone)),
+        time: o
+            .get("@timestamp")
+            .and_then(|t| super::json::json_time(t, zone)),
         record_id: w.get("record_id").and_then(|v| json_text(v)?.parse().ok()),
         data: Vec::new(),
     };
@@ -183,10 +191,32 @@ fn record_from_winlogbeat(o: &Map<String, Json>, zone: &crate::time::Zone) -> Op
 /// NXLog `im_msvistalog` JSON: metadata and EventData at the top level.
 fn record_from_nxlog(o: &Map<String, Json>, zone: &crate::time::Zone) -> Option<WinRecord> {
     const META: &[&str] = &[
-        "EventTime", "Hostname", "Keywords", "EventType", "SeverityValue", "Severity", "EventID",
-        "SourceName", "ProviderGuid", "Version", "Task", "OpcodeValue", "RecordNumber",
-        "ProcessID", "ThreadID", "Channel", "Message", "Category", "Opcode", "EventReceivedTime",
-        "SourceModuleName", "SourceModuleType", "ActivityID", "Domain", "AccountName", "UserID",
+        "EventTime",
+        "Hostname",
+        "Keywords",
+        "EventType",
+        "SeverityValue",
+        "Severity",
+        "EventID",
+        "SourceName",
+        "ProviderGuid",
+        "Version",
+        "Task",
+        "OpcodeValue",
+        "RecordNumber",
+        "ProcessID",
+        "ThreadID",
+        "Channel",
+        "Message",
+        "Category",
+        "Opcode",
+        "EventReceivedTime",
+        "SourceModuleName",
+        "SourceModuleType",
+        "ActivityID",
+        "Domain",
+        "AccountName",
+        "UserID",
         "AccountType",
     ];
     let mut r = WinRecord {
@@ -194,8 +224,12 @@ fn record_from_nxlog(o: &Map<String, Json>, zone: &crate::time::Zone) -> Option<
         provider: o.get("SourceName").and_then(json_text).unwrap_or_default(),
         event_id: o.get("EventID").and_then(json_text)?.parse().ok()?,
         computer: o.get("Hostname").and_then(json_text).unwrap_or_default(),
-        time: o.get("EventTime").and_then(|t| super::json::json_time(t, zone)),
-        record_id: o.get("RecordNumber").and_then(|v| json_text(v)?.parse().ok()),
+        time: o
+            .get("EventTime")
+            .and_then(|t| super::json::json_time(t, zone)),
+        record_id: o
+            .get("RecordNumber")
+            .and_then(|v| json_text(v)?.parse().ok()),
         data: Vec::new(),
     };
     for (k, v) in o {
@@ -251,8 +285,15 @@ fn snare(inp: &Input<'_>, ev: &mut Event, _st: &mut ParseState) -> Outcome {
         channel: g(2).to_owned(),
         provider: g(6).to_owned(),
         event_id: id,
-        computer: if g(10).is_empty() { host.to_owned() } else { g(10).to_owned() },
-        time: g(4).get(4..).and_then(super::web::ctime).and_then(|(mo, d, y, h, mi, s, ns)| inp.zone.civil(y, mo, d, h, mi, s, ns)),
+        computer: if g(10).is_empty() {
+            host.to_owned()
+        } else {
+            g(10).to_owned()
+        },
+        time: g(4)
+            .get(4..)
+            .and_then(super::web::ctime)
+            .and_then(|(mo, d, y, h, mi, s, ns)| inp.zone.civil(y, mo, d, h, mi, s, ns)),
         record_id: g(3).parse().ok(),
         data: Vec::new(),
     };
@@ -310,7 +351,9 @@ fn dataset(channel: &str) -> &'static str {
         "Security" => "windows.security",
         "System" => "windows.system",
         "Microsoft-Windows-Sysmon/Operational" => "windows.sysmon",
-        "Microsoft-Windows-PowerShell/Operational" | "Windows PowerShell" | "PowerShellCore/Operational" => "windows.powershell",
+        "Microsoft-Windows-PowerShell/Operational"
+        | "Windows PowerShell"
+        | "PowerShellCore/Operational" => "windows.powershell",
         _ => "windows.other",
     }
 }
@@ -333,7 +376,13 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
     for (k, v) in &r.data {
         let clean: String = k
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         ev.set(format!("winlog.event_data.{clean}"), v.as_str());
     }
@@ -361,7 +410,12 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
     match (ds, r.event_id) {
         ("windows.security", 4624 | 4625) => {
             let ok = r.event_id == 4624;
-            set_auth(ev, if ok { "logged-in" } else { "logon-failed" }, Some(ok), if ok { "start" } else { "info" });
+            set_auth(
+                ev,
+                if ok { "logged-in" } else { "logon-failed" },
+                Some(ok),
+                if ok { "start" } else { "info" },
+            );
             set_str(ev, "user.name", g("TargetUserName").unwrap_or(""));
             set_str(ev, "user.domain", g("TargetDomainName").unwrap_or(""));
             set_str(ev, "user.id", g("TargetUserSid").unwrap_or(""));
@@ -380,7 +434,11 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
             }
             if !ok {
                 set_str(ev, "winlog.logon.failure.status", g("Status").unwrap_or(""));
-                set_str(ev, "winlog.logon.failure.sub_status", g("SubStatus").unwrap_or(""));
+                set_str(
+                    ev,
+                    "winlog.logon.failure.sub_status",
+                    g("SubStatus").unwrap_or(""),
+                );
                 set_str(ev, "event.reason", g("FailureReason").unwrap_or(""));
             }
         }
@@ -397,8 +455,16 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
             set_str(ev, "user.name", g("SubjectUserName").unwrap_or(""));
             set_str(ev, "user.domain", g("SubjectDomainName").unwrap_or(""));
             set_str(ev, "user.target.name", g("TargetUserName").unwrap_or(""));
-            set_str(ev, "user.target.domain", g("TargetDomainName").unwrap_or(""));
-            set_str(ev, "destination.domain", g("TargetServerName").unwrap_or(""));
+            set_str(
+                ev,
+                "user.target.domain",
+                g("TargetDomainName").unwrap_or(""),
+            );
+            set_str(
+                ev,
+                "destination.domain",
+                g("TargetServerName").unwrap_or(""),
+            );
             source_ip(ev, "IpAddress");
             if let Some(p) = g("IpPort") {
                 set_int(ev, "source.port", p);
@@ -434,8 +500,20 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
             ev.set("event.action", "service-installed");
             ev.set("event.outcome", "success");
             set_str(ev, "service.name", g("ServiceName").unwrap_or(""));
-            set_str(ev, "winlog.service.path", g("ServiceFileName").or_else(|| g("ImagePath")).unwrap_or(""));
-            set_str(ev, "user.name", g("SubjectUserName").or_else(|| g("AccountName")).unwrap_or(""));
+            set_str(
+                ev,
+                "winlog.service.path",
+                g("ServiceFileName")
+                    .or_else(|| g("ImagePath"))
+                    .unwrap_or(""),
+            );
+            set_str(
+                ev,
+                "user.name",
+                g("SubjectUserName")
+                    .or_else(|| g("AccountName"))
+                    .unwrap_or(""),
+            );
         }
         ("windows.security", 4698) => {
             set_iam(ev, "scheduled-task-created", "creation");
@@ -473,7 +551,11 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
                 }
             } else {
                 set_str(ev, "user.target.name", g("TargetUserName").unwrap_or(""));
-                set_str(ev, "user.target.domain", g("TargetDomainName").unwrap_or(""));
+                set_str(
+                    ev,
+                    "user.target.domain",
+                    g("TargetDomainName").unwrap_or(""),
+                );
             }
         }
         ("windows.security", 4768 | 4769 | 4771) => {
@@ -482,7 +564,11 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
                 4769 => "kerberos-service-ticket-requested",
                 _ => "kerberos-preauth-failed",
             };
-            let ok = if r.event_id == 4771 { Some(false) } else { kerberos_ok };
+            let ok = if r.event_id == 4771 {
+                Some(false)
+            } else {
+                kerberos_ok
+            };
             set_auth(ev, action, ok, "start");
             set_str(ev, "user.name", g("TargetUserName").unwrap_or(""));
             set_str(ev, "user.domain", g("TargetDomainName").unwrap_or(""));
@@ -493,7 +579,12 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
             }
         }
         ("windows.security", 4776) => {
-            set_auth(ev, "credential-validated", kerberos_ok.or(Some(true)), "start");
+            set_auth(
+                ev,
+                "credential-validated",
+                kerberos_ok.or(Some(true)),
+                "start",
+            );
             set_str(ev, "user.name", g("TargetUserName").unwrap_or(""));
             set_str(ev, "source.domain", g("Workstation").unwrap_or(""));
         }
@@ -516,8 +607,16 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
                 ev.set("process.parent.name", basename(p));
             }
             ev.set_opt("process.parent.pid", g("ParentProcessId").and_then(pid));
-            set_str(ev, "process.parent.command_line", g("ParentCommandLine").unwrap_or(""));
-            set_str(ev, "process.working_directory", g("CurrentDirectory").unwrap_or(""));
+            set_str(
+                ev,
+                "process.parent.command_line",
+                g("ParentCommandLine").unwrap_or(""),
+            );
+            set_str(
+                ev,
+                "process.working_directory",
+                g("CurrentDirectory").unwrap_or(""),
+            );
             if let Some(h) = g("Hashes") {
                 for part in h.split(',') {
                     if let Some((alg, v)) = part.split_once('=') {
@@ -546,12 +645,19 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
                 set_ip(ev, "destination.ip", a);
             }
             set_int(ev, "destination.port", g("DestinationPort").unwrap_or(""));
-            set_str(ev, "destination.domain", g("DestinationHostname").unwrap_or(""));
+            set_str(
+                ev,
+                "destination.domain",
+                g("DestinationHostname").unwrap_or(""),
+            );
             if let Some(p) = g("Protocol") {
                 ev.set("network.transport", p.to_ascii_lowercase());
             }
             if let Some(i) = g("Initiated") {
-                ev.set("network.direction", if i == "true" { "egress" } else { "ingress" });
+                ev.set(
+                    "network.direction",
+                    if i == "true" { "egress" } else { "ingress" },
+                );
             }
         }
         ("windows.sysmon", 11) => {
@@ -587,8 +693,16 @@ pub fn apply_record(r: &WinRecord, ev: &mut Event) {
             ev.set("event.category", vec!["process"]);
             ev.set("event.type", vec!["info"]);
             ev.set("event.action", "execute-script-block");
-            set_str(ev, "powershell.file.script_block_text", g("ScriptBlockText").unwrap_or(""));
-            set_str(ev, "powershell.file.script_block_id", g("ScriptBlockId").unwrap_or(""));
+            set_str(
+                ev,
+                "powershell.file.script_block_text",
+                g("ScriptBlockText").unwrap_or(""),
+            );
+            set_str(
+                ev,
+                "powershell.file.script_block_id",
+                g("ScriptBlockId").unwrap_or(""),
+            );
             set_str(ev, "file.path", g("Path").unwrap_or(""));
         }
         _ => {
@@ -663,14 +777,19 @@ pub fn for_each_evtx_event(
                     ev.set("event.ingested", received);
                     ev.set("mamori.log.parser", "evtx");
                     if wr.record_id.is_none() {
-                        ev.set("winlog.record_id", i64::try_from(r.event_record_id).unwrap_or(i64::MAX));
+                        ev.set(
+                            "winlog.record_id",
+                            i64::try_from(r.event_record_id).unwrap_or(i64::MAX),
+                        );
                     }
                     stats.records += 1;
                     f(ev);
                 }
                 None => {
                     stats.unmapped += 1;
-                    counters.incr_with_sample("evtx_unmapped", || format!("record {}", r.event_record_id));
+                    counters.incr_with_sample("evtx_unmapped", || {
+                        format!("record {}", r.event_record_id)
+                    });
                 }
             },
             Err(e) => {

@@ -12,19 +12,35 @@ pub const MAX_ZEEK_COLUMNS: usize = 256;
 pub const MAX_ZEEK_SET_ITEMS: usize = 64;
 
 /// The Zeek parsers.
-pub const PARSERS: &[ParserDef] = &[
-    ParserDef {
-        info: ParserInfo {
-            name: "zeek",
-            module: "zeek",
-            dataset: "zeek.<log>",
-            description_en: "Zeek TSV and JSON logs (conn, dns, http, ssl, notice, weird, others by name)",
-            description_ja: "Zeek の TSV / JSON ログ (conn, dns, http, ssl, notice, weird など)",
-            fields: &["source.ip", "source.port", "destination.ip", "destination.port", "network.transport", "network.protocol", "event.duration", "source.bytes", "destination.bytes", "dns.question.name", "dns.response_code", "url.domain", "http.request.method", "tls.client.server_name", "rule.name", "mamori.zeek.uid"],
-        },
-        parse: zeek,
+pub const PARSERS: &[ParserDef] = &[ParserDef {
+    info: ParserInfo {
+        name: "zeek",
+        module: "zeek",
+        dataset: "zeek.<log>",
+        description_en:
+            "Zeek TSV and JSON logs (conn, dns, http, ssl, notice, weird, others by name)",
+        description_ja: "Zeek の TSV / JSON ログ (conn, dns, http, ssl, notice, weird など)",
+        fields: &[
+            "source.ip",
+            "source.port",
+            "destination.ip",
+            "destination.port",
+            "network.transport",
+            "network.protocol",
+            "event.duration",
+            "source.bytes",
+            "destination.bytes",
+            "dns.question.name",
+            "dns.response_code",
+            "url.domain",
+            "http.request.method",
+            "tls.client.server_name",
+            "rule.name",
+            "mamori.zeek.uid",
+        ],
     },
-];
+    parse: zeek,
+}];
 
 /// A TSV header: log path, column names and types.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -95,12 +111,15 @@ fn header(h: &str, source: &str, st: &mut ParseState) -> Outcome {
     if !st.zeek.contains_key(source) && st.zeek.len() >= MAX_ZEEK_SOURCES {
         return Outcome::Partial("too_many_sources");
     }
-    let e = st.zeek.entry(source.to_owned()).or_insert_with(|| ZeekHeader {
-        set_sep: ",".into(),
-        unset: "-".into(),
-        empty: "(empty)".into(),
-        ..Default::default()
-    });
+    let e = st
+        .zeek
+        .entry(source.to_owned())
+        .or_insert_with(|| ZeekHeader {
+            set_sep: ",".into(),
+            unset: "-".into(),
+            empty: "(empty)".into(),
+            ..Default::default()
+        });
     let (key, rest) = if let Some(r) = h.strip_prefix("separator ") {
         ("separator", r)
     } else {
@@ -112,8 +131,20 @@ fn header(h: &str, source: &str, st: &mut ParseState) -> Outcome {
         "unset_field" => e.unset = rest.to_owned(),
         "empty_field" => e.empty = rest.to_owned(),
         "path" => e.path = rest.to_owned(),
-        "fields" => e.fields = rest.split('\t').take(MAX_ZEEK_COLUMNS).map(str::to_owned).collect(),
-        "types" => e.types = rest.split('\t').take(MAX_ZEEK_COLUMNS).map(str::to_owned).collect(),
+        "fields" => {
+            e.fields = rest
+                .split('\t')
+                .take(MAX_ZEEK_COLUMNS)
+                .map(str::to_owned)
+                .collect()
+        }
+        "types" => {
+            e.types = rest
+                .split('\t')
+                .take(MAX_ZEEK_COLUMNS)
+                .map(str::to_owned)
+                .collect()
+        }
         "open" | "close" => {}
         _ => return Outcome::NoMatch,
     }
@@ -141,7 +172,11 @@ fn json(inp: &Input<'_>, ev: &mut Event) -> Outcome {
         .get("_path")
         .and_then(Json::as_str)
         .map(str::to_owned)
-        .or_else(|| inp.hint.and_then(|h| h.strip_prefix("zeek.")).map(str::to_owned))
+        .or_else(|| {
+            inp.hint
+                .and_then(|h| h.strip_prefix("zeek."))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| guess_path(&o).to_owned());
     let mut vals = Vec::new();
     for (k, v) in &o {
@@ -149,7 +184,9 @@ fn json(inp: &Input<'_>, ev: &mut Event) -> Outcome {
             continue;
         }
         let val = match (k.as_str(), v) {
-            ("id.orig_h" | "id.resp_h" | "src" | "dst", Json::String(s)) => s.parse().ok().map(Value::Ip),
+            ("id.orig_h" | "id.resp_h" | "src" | "dst", Json::String(s)) => {
+                s.parse().ok().map(Value::Ip)
+            }
             ("ts", Json::String(s)) => crate::time::parse_iso_prefix(s, inp.zone)
                 .map(|(t, _)| Value::Float(t.unix_nanos() as f64 / 1e9)),
             _ => Value::from_json(v),
@@ -184,7 +221,8 @@ fn guess_path(o: &serde_json::Map<String, Json>) -> &'static str {
 
 fn secs_to_ts(v: &Value) -> Option<Timestamp> {
     let f = v.as_f64()?;
-    (f.is_finite() && f >= 0.0 && f < 1.0e11).then(|| Timestamp::from_unix_nanos((f * 1e9) as i64))
+    (f.is_finite() && (0.0..1.0e11).contains(&f))
+        .then(|| Timestamp::from_unix_nanos((f * 1e9) as i64))
 }
 
 fn map(path: &str, vals: Vec<(String, Value)>, ev: &mut Event) -> Outcome {

@@ -1,0 +1,3 @@
+//! # mamori-collect
+//!
+//! Collectors at the async edge.
