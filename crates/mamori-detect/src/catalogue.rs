@@ -521,7 +521,7 @@ static CATALOGUE: [CheckInfo; CHECK_COUNT] = [
       &[th("min_repetitions", 10.0, "connections", "connections needed before judging"),
         th("max_jitter_pct", 10.0, "%", "interval standard deviation / mean"),
         th("min_interval_secs", 5.0, "s", "shortest interval considered"),
-        th("max_interval_secs", 86400.0, "s", "longest interval considered")], F::C2),
+        th("max_interval_secs", 3600.0, "s", "longest interval considered")], F::C2),
     c("mamori.net.data_exfiltration", "Large outbound data volume", "外部への大量データ送信",
       "A home host sends more bytes out than the threshold within the window.",
       "内部ホストが時間窓内に閾値を超えるデータを外部へ送信した。",
@@ -600,7 +600,11 @@ mod tests {
                 assert!(mamori_core::attack::technique(t).is_some(), "{} {t}", c.id);
             }
             for k in c.controls {
-                assert!(mamori_core::compliance::control(k).is_some(), "{} {k}", c.id);
+                assert!(
+                    mamori_core::compliance::control(k).is_some(),
+                    "{} {k}",
+                    c.id
+                );
             }
             assert!(!c.name_ja.is_empty() && !c.description_ja.is_empty());
         }
@@ -609,7 +613,10 @@ mod tests {
     #[test]
     fn parse_short_and_full() {
         assert_eq!(CheckId::parse("port_scan"), Some(CheckId::PortScan));
-        assert_eq!(CheckId::parse("mamori.net.port_scan"), Some(CheckId::PortScan));
+        assert_eq!(
+            CheckId::parse("mamori.net.port_scan"),
+            Some(CheckId::PortScan)
+        );
         assert_eq!(CheckId::parse("intel.ip"), Some(CheckId::IntelIp));
         assert_eq!(CheckId::parse("nope"), None);
     }

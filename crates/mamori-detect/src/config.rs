@@ -185,7 +185,10 @@ impl DetectConfig {
                 return Err(err(
                     key.to_owned(),
                     key,
-                    format!("too many entries ({}, limit {MAX_LIST_ENTRIES})", list.len()),
+                    format!(
+                        "too many entries ({}, limit {MAX_LIST_ENTRIES})",
+                        list.len()
+                    ),
                 ));
             }
             let mut out = Vec::with_capacity(list.len());
@@ -248,9 +251,10 @@ impl DetectConfig {
             let mut windows = Vec::new();
             for (j, w) in s.windows.iter().enumerate() {
                 let wkey = format!("{key}.windows[{j}]");
-                windows.push(parse_window(w).map_err(|(needle, reason)| {
-                    err(wkey.clone(), &needle, reason)
-                })?);
+                windows.push(
+                    parse_window(w)
+                        .map_err(|(needle, reason)| err(wkey.clone(), &needle, reason))?,
+                );
             }
             b.scanners.push(Scanner { net, windows });
         }
@@ -381,7 +385,9 @@ fn parse_window(w: &TimeWindowConfig) -> Result<Window, (String, String)> {
                 Some(z) => zone_offset_secs(z).ok_or_else(|| {
                     (
                         z.clone(),
-                        format!("unsupported zone {z:?} (use UTC, Asia/Tokyo or an offset like +09:00)"),
+                        format!(
+                            "unsupported zone {z:?} (use UTC, Asia/Tokyo or an offset like +09:00)"
+                        ),
                     )
                 })?,
             };
@@ -391,11 +397,7 @@ fn parse_window(w: &TimeWindowConfig) -> Result<Window, (String, String)> {
                 .ok_or_else(|| (d.clone(), format!("{d:?} is not HH:MM-HH:MM")))?;
             let start = hhmm(a).ok_or_else(|| (d.clone(), format!("{a:?} is not HH:MM")))?;
             let end = hhmm(b).ok_or_else(|| (d.clone(), format!("{b:?} is not HH:MM")))?;
-            Ok(Window::Daily {
-                start,
-                end,
-                offset,
-            })
+            Ok(Window::Daily { start, end, offset })
         }
         _ => Err((
             String::new(),
@@ -512,7 +514,11 @@ impl Exclusions {
         }
         if let Some(name) = domain {
             if !self.domains.is_empty() {
-                let n = name.trim_end_matches('.').to_ascii_lowercase();
+                let host = name
+                    .rsplit_once(':')
+                    .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+                    .map_or(name, |(h, _)| h);
+                let n = host.trim_end_matches('.').to_ascii_lowercase();
                 if self.domains.iter().any(|d| d.matches(&n)) {
                     return true;
                 }
@@ -573,10 +579,22 @@ pub(crate) struct Built {
 }
 
 impl Built {
+    /// `window_secs` of a check as a duration (zero when the check has no window).
+    pub(crate) fn window(&self, id: CheckId) -> mamori_core::Duration {
+        let info = id.info();
+        let secs = info
+            .thresholds
+            .iter()
+            .position(|t| t.name == "window_secs")
+            .and_then(|p| self.checks.get(id.index())?.thresholds.get(p).copied())
+            .unwrap_or(0.0);
+        mamori_core::Duration::from_nanos((secs * 1e9) as i64)
+    }
     /// Whether `src` is an authorised scanner at `t`.
     pub(crate) fn authorized_scanner(&self, src: IpAddr, t: Timestamp) -> bool {
         self.scanners.iter().any(|s| {
-            s.net.contains(&src) && (s.windows.is_empty() || s.windows.iter().any(|w| w.contains(t)))
+            s.net.contains(&src)
+                && (s.windows.is_empty() || s.windows.iter().any(|w| w.contains(t)))
         })
     }
     /// A threshold by name (the catalogue default if the name is unknown).

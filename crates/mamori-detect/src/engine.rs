@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-use mamori_core::{Alert, AlertState, Counters, Duration, Event, EventKind, Ruleset, Severity, Timestamp, Value};
+use mamori_core::{
+    Alert, AlertState, Counters, Duration, Event, EventKind, Ruleset, Severity, Timestamp, Value,
+};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use crate::catalogue::{CheckId, Family, CHECK_COUNT};
@@ -17,6 +19,11 @@ use crate::intel::Intel;
 pub const MAX_TRACKED_KEYS: usize = 100_000;
 /// Most distinct values (ports, hosts, names) remembered per key; counts saturate here.
 pub const MAX_DISTINCT_PER_KEY: usize = 8_192;
+/// Most distinct values remembered over all keys of one check (memory bound: beyond it
+/// counts saturate and `<check>.distinct_budget` is counted).
+pub const MAX_DISTINCT_PER_CHECK: usize = 1_000_000;
+/// Least event time between two purges of a full window table.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(1);
 /// Most open (engaged) alerts; the oldest is turned past when full (`alert_evicted`).
 pub const MAX_OPEN_ALERTS: usize = 100_000;
 /// Most hosts scored per minute (`host_score_full` beyond).
@@ -75,26 +82,42 @@ pub(crate) struct Key {
     pub(crate) a: Option<IpAddr>,
     pub(crate) b: Option<IpAddr>,
     pub(crate) n: u32,
-    pub(crate) s: Option<Box<str>>,
+    /// 64-bit digest of a text part of the key (e.g. a registered domain).
+    pub(crate) h: u64,
 }
 
 impl Key {
     pub(crate) fn one(a: IpAddr) -> Key {
-        Key { a: Some(a), b: None, n: 0, s: None }
+        Key {
+            a: Some(a),
+            b: None,
+            n: 0,
+            h: 0,
+        }
     }
     pub(crate) fn two(a: IpAddr, b: IpAddr) -> Key {
-        Key { a: Some(a), b: Some(b), n: 0, s: None }
+        Key {
+            a: Some(a),
+            b: Some(b),
+            n: 0,
+            h: 0,
+        }
     }
     pub(crate) fn with_n(mut self, n: u32) -> Key {
         self.n = n;
         self
     }
     pub(crate) fn with_s(mut self, s: &str) -> Key {
-        self.s = Some(s.into());
+        self.h = text_digest(s);
         self
     }
     pub(crate) fn global() -> Key {
-        Key { a: None, b: None, n: 0, s: None }
+        Key {
+            a: None,
+            b: None,
+            n: 0,
+            h: 0,
+        }
     }
 }
 
@@ -106,7 +129,6 @@ pub(crate) struct Tally {
     pub(crate) total: u64,
     pub(crate) failed: u64,
     pub(crate) sum: u64,
-    pub(crate) extra: u64,
     distinct: FxHashSet<u64>,
     distinct_saturated: bool,
 }
@@ -119,17 +141,8 @@ impl Tally {
             total: 0,
             failed: 0,
             sum: 0,
-            extra: 0,
             distinct: FxHashSet::default(),
             distinct_saturated: false,
-        }
-    }
-    /// Remember a distinct value.
-    pub(crate) fn add_distinct(&mut self, v: u64) {
-        if self.distinct.len() < MAX_DISTINCT_PER_KEY {
-            self.distinct.insert(v);
-        } else if !self.distinct.contains(&v) {
-            self.distinct_saturated = true;
         }
     }
     /// Distinct values seen (saturates at [`MAX_DISTINCT_PER_KEY`]).
@@ -152,6 +165,73 @@ impl Tally {
     pub(crate) fn failed_pct(&self) -> u64 {
         (self.failed * 100).checked_div(self.total).unwrap_or(0)
     }
+}
+
+/// A tally borrowed together with its check's distinct-value budget.
+pub(crate) struct TallyRef<'a> {
+    tl: &'a mut Tally,
+    used: &'a mut usize,
+    stats: &'a mut Counters,
+    id: CheckId,
+}
+
+impl std::ops::Deref for TallyRef<'_> {
+    type Target = Tally;
+    fn deref(&self) -> &Tally {
+        self.tl
+    }
+}
+
+impl std::ops::DerefMut for TallyRef<'_> {
+    fn deref_mut(&mut self) -> &mut Tally {
+        self.tl
+    }
+}
+
+impl TallyRef<'_> {
+    /// Remember a distinct value (within the per-key and per-check limits).
+    pub(crate) fn add_distinct(&mut self, v: u64) {
+        if self.tl.distinct.contains(&v) {
+            return;
+        }
+        if self.tl.distinct.len() < MAX_DISTINCT_PER_KEY && *self.used < MAX_DISTINCT_PER_CHECK {
+            self.tl.distinct.insert(v);
+            *self.used += 1;
+        } else {
+            if *self.used >= MAX_DISTINCT_PER_CHECK {
+                self.stats.incr(distinct_budget_name(self.id));
+            }
+            self.tl.distinct_saturated = true;
+        }
+    }
+}
+
+/// `<check>.state_full` counter names, built once.
+fn state_full_name(id: CheckId) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            CheckId::ALL
+                .iter()
+                .map(|c| format!("{}.state_full", c.as_str()))
+                .collect()
+        })
+        .get(id.index())
+        .map_or("state_full", String::as_str)
+}
+
+/// `<check>.distinct_budget` counter names, built once.
+fn distinct_budget_name(id: CheckId) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            CheckId::ALL
+                .iter()
+                .map(|c| format!("{}.distinct_budget", c.as_str()))
+                .collect()
+        })
+        .get(id.index())
+        .map_or("distinct_budget", String::as_str)
 }
 
 /// A u64 digest of an address for distinct counting.
@@ -191,7 +271,13 @@ pub(crate) struct Hit {
 }
 
 impl Hit {
-    pub(crate) fn new(check: CheckId, t: Timestamp, key: String, msg: String, msg_ja: String) -> Hit {
+    pub(crate) fn new(
+        check: CheckId,
+        t: Timestamp,
+        key: String,
+        msg: String,
+        msg_ja: String,
+    ) -> Hit {
         Hit {
             check,
             t,
@@ -256,12 +342,18 @@ pub struct Engine {
     per_check: Vec<CheckCounters>,
     open: FxHashMap<(CheckId, String), Open>,
     pub(crate) windows: Vec<FxHashMap<Key, Tally>>,
+    distinct_used: Vec<usize>,
+    windows_ns: Vec<Duration>,
+    purge_after: Vec<Timestamp>,
     pub(crate) state: crate::checks::State,
     scores: BTreeMap<i64, FxHashMap<IpAddr, (u64, u64)>>,
     host_scores: Vec<HostScore>,
     watermark: Timestamp,
     last_prune: Timestamp,
     pub(crate) first_event: Option<Timestamp>,
+    /// The domain of the record being checked (DNS name, SNI, HTTP host), so that domain
+    /// exclusions apply to every alert the record raises.
+    pub(crate) ctx_domain: Option<String>,
     events: u64,
 }
 
@@ -279,19 +371,24 @@ impl Engine {
     /// Validate the config and build an engine over the given intel set.
     pub fn new(config: DetectConfig, intel: Intel) -> Result<Engine, ConfigError> {
         let cfg = config.build()?;
+        let windows_ns = CheckId::ALL.iter().map(|c| cfg.window(*c)).collect();
         Ok(Engine {
+            windows_ns,
             cfg,
             intel,
             stats: Counters::new(),
             per_check: vec![CheckCounters::default(); CHECK_COUNT],
             open: FxHashMap::default(),
             windows: (0..CHECK_COUNT).map(|_| FxHashMap::default()).collect(),
+            distinct_used: vec![0; CHECK_COUNT],
+            purge_after: vec![Timestamp::MIN; CHECK_COUNT],
             state: crate::checks::State::default(),
             scores: BTreeMap::new(),
             host_scores: Vec::new(),
             watermark: Timestamp::MIN,
             last_prune: Timestamp::MIN,
             first_event: None,
+            ctx_domain: None,
             events: 0,
         })
     }
@@ -300,6 +397,7 @@ impl Engine {
     /// Window state is kept; alerts of checks now disabled end at the next advance.
     pub fn reconfigure(&mut self, config: DetectConfig) -> Result<(), ConfigError> {
         self.cfg = config.build()?;
+        self.windows_ns = CheckId::ALL.iter().map(|c| self.cfg.window(*c)).collect();
         Ok(())
     }
 
@@ -328,9 +426,21 @@ impl Engine {
         }
         match &*ev.dataset {
             "flow" => self.flow_checks(ev, out),
-            "dns" => self.dns_checks(ev, out),
-            "http" => self.http_checks(ev, out),
-            "tls" | "quic" => self.tls_checks(ev, out),
+            "dns" => {
+                self.ctx_domain = ev.get_str("dns.question.name").map(str::to_owned);
+                self.dns_checks(ev, out);
+                self.ctx_domain = None;
+            }
+            "http" => {
+                self.ctx_domain = ev.get_str("url.domain").map(str::to_owned);
+                self.http_checks(ev, out);
+                self.ctx_domain = None;
+            }
+            "tls" | "quic" => {
+                self.ctx_domain = ev.get_str("tls.client.server_name").map(str::to_owned);
+                self.tls_checks(ev, out);
+                self.ctx_domain = None;
+            }
             "dhcp" => self.dhcp_checks(ev, out),
             "ftp" | "smtp" | "imap" | "pop3" | "telnet" | "ldap" | "snmp" | "smb" => {
                 self.proto_checks(ev, out)
@@ -411,36 +521,86 @@ impl Engine {
 
     /// The window length of a check (`window_secs`).
     pub(crate) fn window(&self, id: CheckId) -> Duration {
-        Duration::from_nanos((self.th(id, "window_secs") * 1e9) as i64)
+        self.windows_ns
+            .get(id.index())
+            .copied()
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The tally of `key` in check `id`'s window, started anew when the window has passed.
-    pub(crate) fn tally(&mut self, id: CheckId, key: Key, t: Timestamp) -> Option<&mut Tally> {
+    pub(crate) fn tally(&mut self, id: CheckId, key: Key, t: Timestamp) -> Option<TallyRef<'_>> {
+        self.tally_if(id, key, t, true)
+    }
+
+    /// Like [`Engine::tally`], but a key that is not tracked yet is only started when
+    /// `create` holds (scan checks start counting at the first failed attempt, so ordinary
+    /// traffic creates no state).
+    pub(crate) fn tally_if(
+        &mut self,
+        id: CheckId,
+        key: Key,
+        t: Timestamp,
+        create: bool,
+    ) -> Option<TallyRef<'_>> {
         let window = self.window(id);
-        let map = self.windows.get_mut(id.index())?;
+        let i = id.index();
+        let map = self.windows.get_mut(i)?;
+        let used = self.distinct_used.get_mut(i)?;
+        let purge_after = self.purge_after.get_mut(i)?;
+        if !create && !map.contains_key(&key) {
+            return None;
+        }
         if map.len() >= MAX_TRACKED_KEYS && !map.contains_key(&key) {
-            map.retain(|_, v| t - v.last <= window);
+            if t < *purge_after {
+                self.stats.incr(state_full_name(id));
+                return None;
+            }
+            // Purge at most once per PURGE_INTERVAL of event time: a full table of live keys
+            // must not make every new key pay a full scan.
+            *purge_after = t + PURGE_INTERVAL;
+            map.retain(|_, v| {
+                let keep = t - v.last <= window;
+                if !keep {
+                    *used = used.saturating_sub(v.distinct.len());
+                }
+                keep
+            });
             if map.len() >= MAX_TRACKED_KEYS {
-                self.stats.incr(&format!("{}.state_full", id.as_str()));
+                self.stats.incr(state_full_name(id));
                 return None;
             }
         }
         let tl = map.entry(key).or_insert_with(|| Tally::new(t));
         if t - tl.start > window {
+            *used = used.saturating_sub(tl.distinct.len());
             *tl = Tally::new(t);
         }
         if t > tl.last {
             tl.last = t;
         }
-        Some(tl)
+        Some(TallyRef {
+            tl,
+            used,
+            stats: &mut self.stats,
+            id,
+        })
     }
 
     fn prune(&mut self, wm: Timestamp) {
         for id in CheckId::ALL {
             if id.info().thresholds.iter().any(|t| t.name == "window_secs") {
                 let window = self.window(id);
-                if let Some(map) = self.windows.get_mut(id.index()) {
-                    map.retain(|_, v| wm - v.last <= window);
+                let i = id.index();
+                if let (Some(map), Some(used)) =
+                    (self.windows.get_mut(i), self.distinct_used.get_mut(i))
+                {
+                    map.retain(|_, v| {
+                        let keep = wm - v.last <= window;
+                        if !keep {
+                            *used = used.saturating_sub(v.distinct.len());
+                        }
+                        keep
+                    });
                 }
             }
         }
@@ -457,10 +617,8 @@ impl Engine {
             return;
         }
         let idx = id.index();
-        if bc
-            .exclude
-            .excludes(hit.src, hit.dst, hit.port, hit.domain.as_deref())
-        {
+        let domain = hit.domain.as_deref().or(self.ctx_domain.as_deref());
+        if bc.exclude.excludes(hit.src, hit.dst, hit.port, domain) {
             if let Some(c) = self.per_check.get_mut(idx) {
                 c.excluded += 1;
             }
@@ -486,7 +644,7 @@ impl Engine {
                         let mut h = Hit::new(
                             CheckId::AuthorizedScan,
                             hit.t,
-                            format!("{src}"),
+                            format!("{src}:{}", id.as_str()),
                             msg,
                             msg_ja,
                         )
@@ -566,7 +724,9 @@ impl Engine {
             a.fields
                 .insert("mamori.alert.key".into(), Value::Str(map_key.1.clone()));
             if let Some(d) = hit.domain {
-                a.fields.entry("mamori.alert.domain".into()).or_insert(Value::Str(d));
+                a.fields
+                    .entry("mamori.alert.domain".into())
+                    .or_insert(Value::Str(d));
             }
             out.push(a.clone());
             self.open.insert(
@@ -581,7 +741,10 @@ impl Engine {
         }
         if scored && score_now {
             let w = severity_weight(severity);
-            let full = self.scores.get(&minute).is_some_and(|m| m.len() >= MAX_SCORED_HOSTS);
+            let full = self
+                .scores
+                .get(&minute)
+                .is_some_and(|m| m.len() >= MAX_SCORED_HOSTS);
             let bucket = self.scores.entry(minute).or_default();
             for (ip, attacker) in [(hit.src, true), (hit.dst, false)] {
                 let Some(ip) = ip else { continue };
@@ -636,10 +799,7 @@ impl Engine {
     }
 
     fn close_minutes(&mut self, wm: Option<Timestamp>, out: &mut Vec<Alert>) {
-        loop {
-            let Some((&minute, _)) = self.scores.first_key_value() else {
-                break;
-            };
+        while let Some((&minute, _)) = self.scores.first_key_value() {
             let start = Timestamp::from_unix_nanos(minute);
             if let Some(w) = wm {
                 if start + SCORE_MINUTE > w {
@@ -692,10 +852,6 @@ impl Engine {
 /// Read a field as text.
 pub(crate) fn s<'a>(ev: &'a Event, k: &str) -> Option<&'a str> {
     ev.get_str(k)
-}
-/// Read a field as a non-negative integer.
-pub(crate) fn u(ev: &Event, k: &str) -> Option<u64> {
-    ev.get_i64(k).and_then(|v| u64::try_from(v).ok())
 }
 /// Read a field as bool (`true`, `"true"`, 1).
 pub(crate) fn flag(ev: &Event, k: &str) -> bool {

@@ -400,9 +400,10 @@ impl Intel {
                 .collect();
             files.sort();
             if files.len() > MAX_FILES_PER_DIR {
-                self.report
-                    .counters
-                    .add("intel_files_over_limit", (files.len() - MAX_FILES_PER_DIR) as u64);
+                self.report.counters.add(
+                    "intel_files_over_limit",
+                    (files.len() - MAX_FILES_PER_DIR) as u64,
+                );
                 files.truncate(MAX_FILES_PER_DIR);
             }
             for f in files {
@@ -797,9 +798,7 @@ fn url_indicator(rest: &str) -> Result<Option<Indicator>, &'static str> {
         .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
         .map_or(host, |(h, _)| h)
         .to_ascii_lowercase();
-    if host_only.is_empty()
-        || !(is_domain(&host_only) || host_only.parse::<IpAddr>().is_ok())
-    {
+    if host_only.is_empty() || !(is_domain(&host_only) || host_only.parse::<IpAddr>().is_ok()) {
         return Err("bad_url");
     }
     let path = path.split('#').next().unwrap_or("/");
@@ -848,9 +847,13 @@ fn is_ja4(s: &str) -> bool {
     let ab = a.as_bytes();
     ab.len() == 10
         && matches!(ab.first(), Some(b't' | b'q' | b'd'))
-        && ab.get(1..3).is_some_and(|v| v.iter().all(u8::is_ascii_alphanumeric))
+        && ab
+            .get(1..3)
+            .is_some_and(|v| v.iter().all(u8::is_ascii_alphanumeric))
         && matches!(ab.get(3), Some(b'd' | b'i'))
-        && ab.get(4..8).is_some_and(|v| v.iter().all(u8::is_ascii_digit))
+        && ab
+            .get(4..8)
+            .is_some_and(|v| v.iter().all(u8::is_ascii_digit))
         && b.len() == 12
         && c.len() == 12
         && b.bytes().chain(c.bytes()).all(|x| x.is_ascii_hexdigit())

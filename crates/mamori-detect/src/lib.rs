@@ -32,6 +32,24 @@
 //! [`Engine::drain_host_scores`]; a host at or above `host_score_threshold` (default 300)
 //! in a minute raises `mamori.net.dangerous_host`.
 //!
+//! ## Windows and state
+//! Windowed checks count per entity key in tumbling windows that start at the key's first
+//! event and restart once `window_secs` has passed. Scan checks (`port_scan`, `host_sweep`,
+//! `unanswered_scan`) start a key only at its first failed attempt, so ordinary traffic
+//! creates no scan state. Every table has a named limit (`engine::MAX_TRACKED_KEYS`,
+//! `engine::MAX_DISTINCT_PER_KEY`, `engine::MAX_DISTINCT_PER_CHECK`,
+//! `engine::MAX_OPEN_ALERTS`, all listed in [`limits`]); hitting one is counted in
+//! [`Engine::stats`] (`<check>.state_full`, `<check>.distinct_budget`, `alert_evicted`,
+//! `beacon_state_full`, `lateral_learning_full`, …) and never grows memory further.
+//! Per-check `evaluated`/`fired`/`suppressed`/`excluded` counts come from
+//! [`Engine::all_check_counters`] (for `mamori checks status`).
+//!
+//! ## Exclusions
+//! `[checks.<id>.exclude]` takes `sources`, `destinations`, `hosts` (either end), `pairs`
+//! (`[["src", "dst"]]`), each an IP or CIDR, `domains` (exact, or `*.example.jp` for every
+//! subdomain; matched against the alert's domain or the DNS name / SNI / HTTP host of the
+//! record that raised it) and destination `ports`.
+//!
 //! ## Heuristics worth knowing
 //! - DGA: the registered label (left of the public suffix; `co.jp`-style second levels
 //!   honoured) scores one point each for entropy ≥ 3.5 bits (≥ 10 chars), length ≥ 16, a run
@@ -45,7 +63,12 @@
 //! - Flow fields read: `mamori.flow.state`, `mamori.flow.source_tcp_flags` or
 //!   `mamori.flow.tcp_flags` (client part), `mamori.flow.source_payload_bytes` /
 //!   `destination_payload_bytes`, `mamori.flow.icmp_error`, `mamori.flow.nonstandard_port`,
-//!   `mamori.icmp.type`, `event.start`/`event.end`, `event.reason`.
+//!   `mamori.icmp.type`, `event.start`/`event.end`, `event.reason` (`active_timeout` or
+//!   `mamori.flow.continuing: true` marks a partial record that the next one continues).
+//! - Beaconing follows answered TCP/UDP flows except DNS, NTP, NetBIOS, mDNS, LLMNR, SSDP
+//!   and DHCP; the interval mean must lie between `min_interval_secs` and
+//!   `max_interval_secs` (default 1 h) and its standard deviation stay under
+//!   `max_jitter_pct` of the mean.
 //!
 //! ```
 //! use mamori_core::{Event, Timestamp};
@@ -80,6 +103,23 @@ pub mod config;
 pub mod engine;
 pub mod intel;
 pub mod util;
+
+/// Every named limit in one place.
+pub mod limits {
+    pub use crate::checks::dns::MAX_NAME_LEN;
+    pub use crate::checks::{
+        BEACON_HISTORY, CONTINUATION_GAP_SECS, MAX_BEACON_PAIRS, MAX_DHCP_SERVERS,
+        MAX_LEARNED_PAIRS, MAX_LONG_LIVED,
+    };
+    pub use crate::config::MAX_LIST_ENTRIES;
+    pub use crate::engine::{
+        MAX_DISTINCT_PER_CHECK, MAX_DISTINCT_PER_KEY, MAX_OPEN_ALERTS, MAX_SCORED_HOSTS,
+        MAX_TRACKED_KEYS, PURGE_INTERVAL,
+    };
+    pub use crate::intel::{
+        MAX_FILES_PER_DIR, MAX_FILE_BYTES, MAX_INDICATORS, MAX_LINE_LEN, MAX_REJECT_SAMPLES,
+    };
+}
 
 pub use catalogue::{catalogue, check_info, CheckId, CheckInfo, Family, Threshold};
 pub use config::{ConfigError, DetectConfig};

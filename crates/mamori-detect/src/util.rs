@@ -30,41 +30,32 @@ pub fn entropy(s: &str) -> f64 {
 /// Second-level labels under which registrations happen one level deeper
 /// (`example.co.jp`, `example.com.au`); a heuristic instead of the full public suffix list.
 const SECOND_LEVEL: &[&str] = &[
-    "co", "com", "ne", "or", "ac", "go", "gr", "ed", "lg", "ad", "net", "org", "gov", "edu",
-    "mil", "ltd", "plc", "nom", "sch", "gob",
+    "co", "com", "ne", "or", "ac", "go", "gr", "ed", "lg", "ad", "net", "org", "gov", "edu", "mil",
+    "ltd", "plc", "nom", "sch", "gob",
 ];
 
 /// The registered domain of a name: the last two labels, or three when the second-level label
 /// is a common one under a two-letter country code (`example.co.jp`). Lower-case input expected.
 pub fn registered_domain(name: &str) -> &str {
     let name = name.trim_end_matches('.');
-    let labels: Vec<(usize, &str)> = label_starts(name);
-    let n = labels.len();
-    if n <= 2 {
+    let Some(i1) = name.rfind('.') else {
         return name;
-    }
-    let tld = labels[n - 1].1;
-    let sld = labels[n - 2].1;
-    let take = if tld.len() == 2 && SECOND_LEVEL.contains(&sld) {
-        3
-    } else {
-        2
     };
-    let start = labels[n - take].0;
-    name.get(start..).unwrap_or(name)
-}
-
-fn label_starts(name: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (i, c) in name.char_indices() {
-        if c == '.' {
-            out.push((start, name.get(start..i).unwrap_or("")));
-            start = i + 1;
+    let tld = name.get(i1 + 1..).unwrap_or("");
+    let rest = name.get(..i1).unwrap_or("");
+    let Some(i2) = rest.rfind('.') else {
+        return name;
+    };
+    let sld = rest.get(i2 + 1..).unwrap_or("");
+    if tld.len() == 2 && SECOND_LEVEL.contains(&sld) {
+        let rest2 = rest.get(..i2).unwrap_or("");
+        match rest2.rfind('.') {
+            Some(i3) => name.get(i3 + 1..).unwrap_or(name),
+            None => name,
         }
+    } else {
+        name.get(i2 + 1..).unwrap_or(name)
     }
-    out.push((start, name.get(start..).unwrap_or("")));
-    out
 }
 
 /// The label just left of the registered suffix (`google` in `www.google.co.jp`).
@@ -92,18 +83,16 @@ pub fn percent_decode(s: &str) -> Cow<'_, str> {
     let mut i = 0;
     while i < b.len() && out.len() < MAX_TEXT {
         match b[i] {
-            b'%' if i + 2 < b.len() => {
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             b'+' => {
                 out.push(b' ');
                 i += 1;
@@ -236,7 +225,11 @@ mod tests {
 
     #[test]
     fn dga_heuristic() {
-        assert!(dga_score("xjw9qkz7vbn4plmt") >= 3, "{}", dga_score("xjw9qkz7vbn4plmt"));
+        assert!(
+            dga_score("xjw9qkz7vbn4plmt") >= 3,
+            "{}",
+            dga_score("xjw9qkz7vbn4plmt")
+        );
         assert_eq!(dga_score("google"), 0);
         assert!(dga_score("microsoft") < 2);
         assert!(dga_score("wikipedia") < 2);

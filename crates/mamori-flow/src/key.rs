@@ -25,7 +25,7 @@ const TUNNEL_VXLAN: u32 = 2 << 24;
 /// ICMP "ports" are Community ID port equivalents (type and counterpart type, or type and
 /// code), so an echo request and its reply share a key. VLAN ids and the tunnel the packet
 /// was found in are part of the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// Endpoint `a` address bytes (IPv4 in the first 4 bytes, rest zero).
     pub a: [u8; 16],
@@ -45,6 +45,33 @@ pub struct FlowKey {
     pub inner_vlan: Option<u16>,
     /// Tunnel discriminator (0 when not tunnelled).
     pub tunnel: u32,
+}
+
+impl std::hash::Hash for FlowKey {
+    // Five word writes instead of a field-by-field walk: this runs once per packet.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let w = |b: &[u8; 16], i: usize| {
+            let mut x = [0u8; 8];
+            if let Some(s) = b.get(i..i + 8) {
+                x.copy_from_slice(s);
+            }
+            u64::from_ne_bytes(x)
+        };
+        h.write_u64(w(&self.a, 0));
+        h.write_u64(w(&self.b, 0));
+        if self.v6 {
+            h.write_u64(w(&self.a, 8));
+            h.write_u64(w(&self.b, 8));
+        }
+        let vlan = |v: Option<u16>| v.map_or(0, |v| u64::from(v) | 0x1_0000);
+        h.write_u64(
+            u64::from(self.a_port)
+                | u64::from(self.b_port) << 16
+                | u64::from(self.proto) << 32
+                | u64::from(self.v6) << 40,
+        );
+        h.write_u64(vlan(self.vlan) | vlan(self.inner_vlan) << 17 | u64::from(self.tunnel) << 34);
+    }
 }
 
 impl FlowKey {
@@ -112,7 +139,11 @@ pub(crate) fn packet_ports(t: &Transport<'_>) -> (u16, u16, bool) {
             protocol: PROTO_SCTP,
             payload,
         } => match payload {
-            [a, b, c, d, ..] => (u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d]), false),
+            [a, b, c, d, ..] => (
+                u16::from_be_bytes([*a, *b]),
+                u16::from_be_bytes([*c, *d]),
+                false,
+            ),
             _ => (0, 0, false),
         },
         Transport::Other { .. } => (0, 0, false),

@@ -136,7 +136,9 @@ impl L7 {
             return;
         };
         let core = &mut self.core;
-        stream.push(seq, data, ooo_limit, rs, &mut |c| core.deliver(app, dir, c, true, ctx));
+        stream.push(seq, data, ooo_limit, rs, &mut |c| {
+            core.deliver(app, dir, c, true, ctx)
+        });
     }
 
     /// A UDP datagram of direction `dir`.
@@ -211,10 +213,14 @@ impl Core {
         };
         let before = buf.len();
         let room = IDENT_MAX_BYTES.saturating_sub(before);
+        if stream {
+            // Kept even when this direction matched nothing: the other one may still
+            // identify the flow, and the dissector then needs both streams from the start.
+            buf.extend_from_slice(d.get(..room.min(d.len())).unwrap_or(&[]));
+        }
         let outcome = if self.no_match.get(di).copied().unwrap_or(false) {
             Identified::Unknown
         } else if stream {
-            buf.extend_from_slice(d.get(..room.min(d.len())).unwrap_or(&[]));
             (ctx.identify)(&ctx.meta, dir, buf)
         } else {
             (ctx.identify)(&ctx.meta, dir, d)

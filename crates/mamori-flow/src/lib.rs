@@ -30,6 +30,13 @@
 //!   (`mamori.flow.icmp_errors`, `mamori.flow.icmp_error: "port_unreachable"`) and do not
 //!   create an ICMP flow; unmatched errors become ICMP flows of their own. Both are counted.
 //! * `@timestamp` is the flow's last packet (`event.end`).
+//! * `network.protocol` is the identified protocol, or `unknown` when payload was seen but
+//!   nothing matched; it is absent when the flow carried no TCP/UDP payload at all.
+//!
+//! The flow map hashes with `foldhash` (fast on small fixed-size keys, no dependencies, and
+//! randomly seeded per table so crafted tuples cannot be aimed at one bucket chain); output
+//! order never depends on map order. Per flow the table keeps [`FLOW_STATE_SIZE`] bytes plus
+//! L7 state that is allocated on the first payload and released once dissection stops.
 //!
 //! Protocol records carry the dissector's fields plus `source.*`/`destination.*`,
 //! `network.transport`, `network.protocol`, `network.community_id`, `network.direction`,
@@ -82,9 +89,9 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use mamori_core::{Counters, Event};
+use mamori_core::{Counters, Event, Timestamp};
 use mamori_proto::capture::RawPacket;
-use mamori_proto::packet::{Decoded, Decoder, Skip};
+use mamori_proto::packet::{Decoded, Decoder};
 
 pub use config::SensorConfig;
 pub use key::FlowKey;
@@ -108,16 +115,18 @@ pub struct L7Stats {
 /// What a [`Sensor`] has seen and done.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SensorStats {
-    /// Frames given to [`Sensor::process`].
+    /// Frames given to [`Sensor::process`] or [`Sensor::process_decoded`].
     pub packets: u64,
     /// Their wire length.
     pub bytes: u64,
     /// Packets that decoded to IP and reached the flow table.
     pub decoded: u64,
-    /// Frames that did not decode, by reason (`non_ip`, `fragment_held`, decoder reasons).
+    /// Frames that did not decode, by reason (`non_ip`, `fragment_held`, decoder reasons);
+    /// always current. The decoder counts the same reasons in [`SensorStats::decoder`].
     pub skipped: Counters,
-    /// Copy of the decoder's own counters (refreshed on skips, every
-    /// [`DECODER_SYNC_INTERVAL`] packets and at [`Sensor::finish`]).
+    /// Copy of the decoder's own counters (refreshed every [`DECODER_SYNC_INTERVAL`]
+    /// packets and at [`Sensor::finish`]; not per packet, to keep the hot path free of
+    /// allocation).
     pub decoder: Counters,
     /// Flows created.
     pub flows_created: u64,
@@ -144,10 +153,12 @@ pub struct SensorStats {
 }
 
 impl SensorStats {
-    /// Everything dropped, skipped or over a limit as named counters (stable snake_case).
+    /// Everything dropped, skipped or over a limit as named counters (stable snake_case):
+    /// the decoder's counters (skip reasons, fragment handling; current as of the last sync,
+    /// complete after [`Sensor::finish`]) and the flow table's own.
     pub fn counters(&self) -> Counters {
         let mut c = Counters::new();
-        c.merge(&self.skipped);
+        c.merge(&self.decoder);
         c.add("flow_evicted", self.flows_evicted);
         c.add("tcp_retransmit", self.reassembly.retransmit);
         c.add("tcp_gap", self.reassembly.gaps);
@@ -186,17 +197,11 @@ impl Sensor {
         st.packets += 1;
         st.bytes += u64::from(pkt.orig_len);
         let periodic = st.packets % DECODER_SYNC_INTERVAL == 0;
-        match self.decoder.decode(pkt.ts, pkt.linktype, pkt.data) {
+        match self.decoder.decode_raw(pkt) {
             Ok(d) => self.engine.process(&d, out),
             Err(skip) => {
-                let reason = match skip {
-                    Skip::NonIp => "non_ip",
-                    Skip::FragmentHeld => "fragment_held",
-                    Skip::Error(r) => r,
-                };
-                self.engine.stats.skipped.incr(reason);
+                self.engine.stats.skipped.incr(skip.reason());
                 self.engine.advance(pkt.ts, out);
-                self.engine.stats.decoder.clone_from(&self.decoder.counters);
             }
         }
         if periodic {
@@ -204,14 +209,19 @@ impl Sensor {
         }
     }
 
-    /// Process an already decoded packet (for callers with their own decoder, and tests).
+    /// Process an already decoded packet (for callers with their own decoder, and tests);
+    /// counts it in `packets` and its `wire_len` in `bytes` like [`Sensor::process`].
     pub fn process_decoded(&mut self, d: &Decoded<'_>, out: &mut Vec<Event>) {
+        self.engine.stats.packets += 1;
+        self.engine.stats.bytes += u64::from(d.wire_len);
         self.engine.process(d, out);
     }
 
     /// End of input: export every flow (`event.reason: end_of_capture`) and pending records.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.engine.finish(out);
+        // IP fragments still waiting for their missing parts are counted as timed out.
+        self.decoder.expire_fragments(Timestamp::MAX);
         self.engine.stats.decoder.clone_from(&self.decoder.counters);
     }
 

@@ -155,7 +155,7 @@ impl Stream {
                 // Same start: keep the longer copy.
                 st.retransmit += 1;
                 if data.len() > d.len() {
-                    self.buffered = self.buffered - d.len() + data.len();
+                    self.buffered = self.buffered.saturating_sub(d.len()) + data.len();
                     d.clear();
                     d.extend_from_slice(data);
                 }
@@ -173,7 +173,7 @@ impl Stream {
                 return;
             }
             let (_, d) = self.segs.remove(0);
-            self.buffered -= d.len();
+            self.buffered = self.buffered.saturating_sub(d.len());
             let skip = usize::try_from(off.unsigned_abs()).unwrap_or(usize::MAX);
             match d.get(skip..).filter(|x| !x.is_empty()) {
                 Some(fresh) => {
@@ -193,7 +193,11 @@ impl Stream {
 mod tests {
     use super::*;
 
-    fn run(stream: &mut Stream, segs: &[(u32, &[u8])], limit: usize) -> (Vec<u8>, Vec<usize>, ReassemblyStats) {
+    fn run(
+        stream: &mut Stream,
+        segs: &[(u32, &[u8])],
+        limit: usize,
+    ) -> (Vec<u8>, Vec<usize>, ReassemblyStats) {
         let mut out = Vec::new();
         let mut gaps = Vec::new();
         let mut st = ReassemblyStats::default();

@@ -14,7 +14,9 @@ use mamori_proto::app::{Dir, FlowMeta, Record, Transport as AppTransport};
 use mamori_proto::packet::{Decoded, TcpFlags, Transport, Tunnel};
 
 use crate::config::SensorConfig;
-use crate::key::{self, FlowKey, PROTO_GRE, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP};
+use crate::key::{
+    self, FlowKey, PROTO_GRE, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP,
+};
 use crate::l7::{App, Ctx, IdentifyFn, L7};
 use crate::SensorStats;
 
@@ -123,6 +125,8 @@ const H_FIN_C: u16 = 1 << 3;
 const H_FIN_S: u16 = 1 << 4;
 const H_RST_C: u16 = 1 << 5;
 const H_RST_S: u16 = 1 << 6;
+const H_SEEN_C: u16 = 1 << 7; // any packet from the client
+const H_SEEN_S: u16 = 1 << 8; // any packet from the server
 
 /// State of one flow. Index 0 of the per-side arrays is the client, 1 the server.
 pub(crate) struct Flow {
@@ -153,6 +157,8 @@ pub(crate) struct Flow {
 /// Size in bytes of the per-flow state kept in the table (excluding L7 buffers in flight).
 pub const FLOW_STATE_SIZE: usize =
     std::mem::size_of::<Option<Flow>>() + std::mem::size_of::<(FlowKey, u32)>();
+/// Hash map overhead aside, a flow must stay within 1 KiB.
+const _: () = assert!(FLOW_STATE_SIZE <= 1024);
 
 #[derive(Clone, Copy)]
 enum Which {
@@ -341,8 +347,8 @@ impl Flow {
 
     /// `mamori.flow.state`.
     fn state(&self) -> &'static str {
-        let c = &self.cnt;
-        let one_way = c[0].packets == 0 || c[1].packets == 0;
+        // Cumulative over partial records (counters are deltas, state is not).
+        let one_way = self.hs & H_SEEN_C == 0 || self.hs & H_SEEN_S == 0;
         if self.key.proto != PROTO_TCP {
             return if one_way { "no_reply" } else { "established" };
         }
@@ -450,7 +456,10 @@ impl Flow {
                 "mamori.flow.tcp_flags",
                 tcp_flag_letters(self.flags[0] | self.flags[1]),
             )
-            .set("mamori.flow.source_tcp_flags", tcp_flag_letters(self.flags[0]))
+            .set(
+                "mamori.flow.source_tcp_flags",
+                tcp_flag_letters(self.flags[0]),
+            )
             .set(
                 "mamori.flow.destination_tcp_flags",
                 tcp_flag_letters(self.flags[1]),
@@ -598,7 +607,13 @@ impl Engine {
         None
     }
 
-    fn create(&mut self, key: FlowKey, src_is_a: bool, d: &Decoded<'_>, out: &mut Vec<Event>) -> u32 {
+    fn create(
+        &mut self,
+        key: FlowKey,
+        src_is_a: bool,
+        d: &Decoded<'_>,
+        out: &mut Vec<Event>,
+    ) -> u32 {
         let cap = self.cfg.max_flows.max(1);
         while self.map.len() >= cap {
             if !self.evict_one(out) {
@@ -709,9 +724,13 @@ impl Engine {
             Transport::Icmp { payload, .. } => payload,
             Transport::Other { payload, .. } => payload,
         };
-        if f.cnt[0].packets + f.cnt[1].packets == 0 {
+        if f.cnt[0].packets + f.cnt[1].packets == 0 || d.ts < f.seg_start {
             f.seg_start = d.ts;
         }
+        if d.ts < f.first_seen {
+            f.first_seen = d.ts;
+        }
+        f.hs |= if from_client { H_SEEN_C } else { H_SEEN_S };
         if let Some(c) = f.cnt.get_mut(side) {
             c.packets += 1;
             c.bytes += u64::from(d.ip.len);
@@ -774,11 +793,7 @@ impl Engine {
             }
             Transport::Icmp {
                 icmp_type, code, ..
-            } => {
-                if f.icmp.is_none() {
-                    f.icmp = Some((icmp_type, code));
-                }
-            }
+            } if f.icmp.is_none() => f.icmp = Some((icmp_type, code)),
             _ => {}
         }
         // Idle list: most recent at the tail.
@@ -796,7 +811,14 @@ impl Engine {
         }
     }
 
-    fn dispatch(&mut self, idx: u32, d: &Decoded<'_>, from_client: bool, payload: &[u8], out: &mut Vec<Event>) {
+    fn dispatch(
+        &mut self,
+        idx: u32,
+        d: &Decoded<'_>,
+        from_client: bool,
+        payload: &[u8],
+        out: &mut Vec<Event>,
+    ) {
         let Some(f) = self.slab.get_mut(idx as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -814,11 +836,23 @@ impl Engine {
         if !l7.wants_data() {
             return;
         }
-        let dir = if from_client { Dir::ToServer } else { Dir::ToClient };
+        let dir = if from_client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
         let meta = FlowMeta {
             transport,
-            client_port: if f.client_is_a { f.key.a_port } else { f.key.b_port },
-            server_port: if f.client_is_a { f.key.b_port } else { f.key.a_port },
+            client_port: if f.client_is_a {
+                f.key.a_port
+            } else {
+                f.key.b_port
+            },
+            server_port: if f.client_is_a {
+                f.key.b_port
+            } else {
+                f.key.a_port
+            },
         };
         let mut ctx = Ctx {
             identify: self.identify,
@@ -832,7 +866,12 @@ impl Engine {
             Transport::Tcp(h, _) => l7.tcp(
                 &mut f.app,
                 dir,
-                h.seq,
+                // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+                if h.flags.has(TcpFlags::SYN) {
+                    h.seq.wrapping_add(1)
+                } else {
+                    h.seq
+                },
                 payload,
                 self.cfg.reassembly_ooo_bytes,
                 &mut self.stats.reassembly,
@@ -888,7 +927,7 @@ impl Engine {
             }
             cur = f.act.next;
         }
-        due.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        due.sort_unstable_by_key(|a| (a.0, a.1));
         for &(_, _, idx, reason) in &due {
             if reason == ExportReason::ActiveTimeout {
                 self.export_partial(idx, out);
@@ -963,6 +1002,10 @@ impl Engine {
 
     /// Export every flow (end of input), ordered by last activity then key.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
+        // Timeouts that passed since the last periodic check go out as such.
+        if self.started {
+            self.expire(out);
+        }
         let mut all: Vec<(Timestamp, FlowKey, u32)> = self
             .slab
             .iter()

@@ -106,7 +106,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 flush(&mut word, &mut out);
                 out.push(if c == '(' { Tok::LParen } else { Tok::RParen });
             }
-            '|' => return Err("deprecated aggregation ('|') is not supported; use a correlation rule".into()),
+            '|' => {
+                return Err(
+                    "deprecated aggregation ('|') is not supported; use a correlation rule".into(),
+                )
+            }
             c if c.is_whitespace() => flush(&mut word, &mut out),
             c => word.push(c),
         }
@@ -155,7 +159,11 @@ impl Parser<'_> {
             self.pos += 1;
             v.push(self.and(depth)?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Cond::Or(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Cond::Or(v)
+        })
     }
     fn and(&mut self, depth: usize) -> Result<Cond, String> {
         let mut v = vec![self.not(depth)?];
@@ -163,7 +171,11 @@ impl Parser<'_> {
             self.pos += 1;
             v.push(self.not(depth)?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Cond::And(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Cond::And(v)
+        })
     }
     fn not(&mut self, depth: usize) -> Result<Cond, String> {
         if depth > MAX_CONDITION_DEPTH {
@@ -201,7 +213,9 @@ impl Parser<'_> {
                     Ok(v)
                 }
             }
-            other => Err(format!("expected a selection pattern or 'them', found {other:?}")),
+            other => Err(format!(
+                "expected a selection pattern or 'them', found {other:?}"
+            )),
         }
     }
     fn primary(&mut self, depth: usize) -> Result<Cond, String> {
@@ -268,10 +282,16 @@ mod tests {
     use super::*;
 
     fn names() -> Vec<String> {
-        ["selection", "selection_a", "selection_b", "filter", "_private"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "selection",
+            "selection_a",
+            "selection_b",
+            "filter",
+            "_private",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
 
     fn ev(c: &str, truth: &[bool]) -> bool {
@@ -282,8 +302,14 @@ mod tests {
     #[test]
     fn precedence_and_before_or_not_before_and() {
         // a or b and c  ==  a or (b and c)
-        assert!(ev("selection or selection_a and selection_b", &[true, false, false]));
-        assert!(!ev("(selection or selection_a) and selection_b", &[true, false, false]));
+        assert!(ev(
+            "selection or selection_a and selection_b",
+            &[true, false, false]
+        ));
+        assert!(!ev(
+            "(selection or selection_a) and selection_b",
+            &[true, false, false]
+        ));
         // not a and b == (not a) and b
         assert!(ev("not selection and selection_a", &[false, true]));
         assert!(!ev("not (selection and selection_a)", &[true, true]));
@@ -299,7 +325,7 @@ mod tests {
         assert!(!ev("all of selection_*", &[true, true, false]));
         // `them` excludes underscore-prefixed identifiers.
         assert!(ev("all of them", &[true, true, true, true, false]));
-        assert!(ev("1 of them", &[false, false, false, false, true]) == false);
+        assert!(!ev("1 of them", &[false, false, false, false, true]));
         assert!(ev("any of sel*", &[false, true]));
         assert!(ev("2 of selection*", &[true, false, true]));
         assert!(!ev("2 of selection*", &[true, false, false]));

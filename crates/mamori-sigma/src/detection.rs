@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use ipnet::IpNet;
 use mamori_core::{Timestamp, Value};
 use yaml_serde::Value as Y;
@@ -33,6 +34,8 @@ pub struct FieldLookup {
     pub sigma: String,
     /// The document names tried, first hit wins.
     pub names: Vec<String>,
+    /// Prefix under which a name differing by spaces/case is accepted as a last resort.
+    pub loose_prefix: Option<String>,
 }
 
 impl FieldLookup {
@@ -41,11 +44,20 @@ impl FieldLookup {
         FieldLookup {
             sigma: sigma.to_owned(),
             names: scope.resolve_field(sigma),
+            loose_prefix: if scope.loose_names {
+                scope.raw_prefix.clone()
+            } else {
+                None
+            },
         }
     }
     /// The first present value.
     pub fn get<'a, D: Document + ?Sized>(&self, doc: &'a D) -> Option<FieldValue<'a>> {
-        self.names.iter().find_map(|n| doc.get(n))
+        self.names.iter().find_map(|n| doc.get(n)).or_else(|| {
+            self.loose_prefix
+                .as_deref()
+                .and_then(|p| doc.get_loose(p, &self.sigma))
+        })
     }
 }
 
@@ -191,6 +203,63 @@ pub struct FieldMatcher {
     checks: Vec<Check>,
     all: bool,
     negate: bool,
+    /// Many case-insensitive `contains` values scanned at once (OR semantics only).
+    multi: Option<Multi>,
+}
+
+/// Pseudo field name under which keyword needles are given to the pre-filter.
+pub(crate) const KEYWORDS_KEY: &str = "\u{0}keywords";
+
+/// Fewest `contains` values of one field for which a single multi-needle scan is built.
+pub const MULTI_MIN_NEEDLES: usize = 4;
+
+#[derive(Debug, Clone)]
+struct Multi {
+    ac: AhoCorasick,
+    needles: Vec<String>,
+}
+
+impl Multi {
+    fn build(checks: &mut Vec<Check>) -> Option<Multi> {
+        let count = checks
+            .iter()
+            .filter(|c| matches!(c, Check::Str(ms) if ms.len() == 1 && ms.iter().all(|m| m.ci_ascii_contains().is_some())))
+            .count();
+        if count < MULTI_MIN_NEEDLES {
+            return None;
+        }
+        let mut needles = Vec::with_capacity(count);
+        let mut rest = Vec::with_capacity(checks.len() - count);
+        for c in checks.drain(..) {
+            match &c {
+                Check::Str(ms) if ms.len() == 1 => {
+                    match ms.first().and_then(StrMatch::ci_ascii_contains) {
+                        Some(n) => needles.push(n.to_owned()),
+                        None => rest.push(c),
+                    }
+                }
+                _ => rest.push(c),
+            }
+        }
+        *checks = rest;
+        match AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&needles)
+        {
+            Ok(ac) => Some(Multi { ac, needles }),
+            Err(_) => {
+                // Too large for the automaton: keep the per-value checks.
+                for n in &needles {
+                    if let Ok(m) =
+                        StrMatch::from_segs(&[Seg::Star, Seg::Lit(n.clone()), Seg::Star], false)
+                    {
+                        checks.push(Check::Str(vec![m]));
+                    }
+                }
+                None
+            }
+        }
+    }
 }
 
 impl FieldMatcher {
@@ -202,11 +271,28 @@ impl FieldMatcher {
     fn eval<D: Document + ?Sized>(&self, doc: &D) -> bool {
         match &self.field {
             None => {
-                let one = |c: &Check| doc.any_keyword(&mut |t| c.test(&Value::Str(t.to_owned()), doc));
+                let one =
+                    |c: &Check| doc.any_keyword(&mut |t| c.test(&Value::Str(t.to_owned()), doc));
                 let one_fast = |c: &Check| match c {
                     Check::Str(ms) => doc.any_keyword(&mut |t| ms.iter().any(|m| m.is_match(t))),
                     other => one(other),
                 };
+                let all_str = self.checks.iter().all(|c| matches!(c, Check::Str(_)));
+                if !self.all && all_str {
+                    // One pass over the document's texts for every keyword.
+                    return doc.any_keyword(&mut |t| {
+                        self.multi.as_ref().is_some_and(|mu| mu.ac.is_match(t))
+                            || self.checks.iter().any(|c| match c {
+                                Check::Str(ms) => ms.iter().any(|m| m.is_match(t)),
+                                _ => false,
+                            })
+                    });
+                }
+                if let Some(mu) = &self.multi {
+                    if doc.any_keyword(&mut |t| mu.ac.is_match(t)) {
+                        return true;
+                    }
+                }
                 if self.all {
                     self.checks.iter().all(one_fast)
                 } else {
@@ -215,6 +301,15 @@ impl FieldMatcher {
             }
             Some(f) => {
                 let v = f.get(doc);
+                if let (Some(mu), Some(val)) = (&self.multi, &v) {
+                    if val
+                        .items()
+                        .iter()
+                        .any(|i| mu.ac.is_match(text_of(i).as_ref()))
+                    {
+                        return true;
+                    }
+                }
                 let test = |c: &Check| match c {
                     Check::Exists(want) => v.is_some() == *want,
                     Check::Null => match &v {
@@ -234,6 +329,40 @@ impl FieldMatcher {
         }
     }
 
+    /// A field and needles one of which its value must contain for this test to hold.
+    fn necessary(&self) -> Option<Need> {
+        if self.negate {
+            return None;
+        }
+        let names = match &self.field {
+            Some(f) if f.loose_prefix.is_some() => return None,
+            Some(f) => f.names.clone(),
+            None => vec![KEYWORDS_KEY.to_owned()],
+        };
+        let mut needles: Vec<String> = self
+            .multi
+            .as_ref()
+            .map(|m| m.needles.clone())
+            .unwrap_or_default();
+        if needles.is_empty() && self.checks.is_empty() {
+            return None;
+        }
+        for c in &self.checks {
+            match c {
+                Check::Str(ms) => {
+                    for m in ms {
+                        needles.extend(m.needles()?);
+                    }
+                }
+                Check::Num(_, text) => needles.extend(text.needles()?),
+                _ => return None,
+            }
+        }
+        // With `all` every value must match, so the union of the values' needles is still
+        // necessary (the first value alone guarantees one of them occurs).
+        Some(vec![(names, needles)])
+    }
+
     /// The EventIDs this test requires, if it is a plain equality on `EventID`.
     fn event_ids(&self) -> Option<Vec<i64>> {
         let f = self.field.as_ref()?;
@@ -251,6 +380,46 @@ impl FieldMatcher {
     }
 }
 
+/// A necessary condition: the value of one of these fields (names tried in order) contains
+/// one of its needles (lowercase).
+pub type Need = Vec<(Vec<String>, Vec<String>)>;
+
+fn need_score(n: &Need) -> usize {
+    n.iter()
+        .flat_map(|(_, ns)| ns.iter().map(String::len))
+        .min()
+        .unwrap_or(0)
+}
+
+fn cond_need(c: &Cond, sels: &[Selection]) -> Option<Need> {
+    match c {
+        Cond::Ref(i) => sels.get(*i).and_then(Selection::necessary),
+        Cond::Not(_) => None,
+        Cond::And(v) => v
+            .iter()
+            .filter_map(|x| cond_need(x, sels))
+            .max_by_key(need_score),
+        Cond::AllOf(v) => v
+            .iter()
+            .filter_map(|i| sels.get(*i).and_then(Selection::necessary))
+            .max_by_key(need_score),
+        Cond::Or(v) => {
+            let mut out = Vec::new();
+            for x in v {
+                out.extend(cond_need(x, sels)?);
+            }
+            Some(out)
+        }
+        Cond::AtLeast(_, v) => {
+            let mut out = Vec::new();
+            for i in v {
+                out.extend(sels.get(*i).and_then(Selection::necessary)?);
+            }
+            Some(out)
+        }
+    }
+}
+
 /// A search identifier: OR over branches, each an AND of field tests.
 #[derive(Debug, Clone)]
 pub struct Selection {
@@ -263,6 +432,18 @@ impl Selection {
         self.branches
             .iter()
             .any(|b| b.iter().all(|m| m.matches(doc)))
+    }
+
+    fn necessary(&self) -> Option<Need> {
+        let mut out = Vec::new();
+        for b in &self.branches {
+            let best = b
+                .iter()
+                .filter_map(FieldMatcher::necessary)
+                .max_by_key(need_score)?;
+            out.extend(best);
+        }
+        (!out.is_empty()).then_some(out)
     }
 
     /// EventIDs every branch requires (None if some branch does not constrain them).
@@ -295,6 +476,12 @@ impl Detection {
         let sels = &self.selections;
         self.cond
             .eval(&mut |i| sels.get(i).is_some_and(|s| s.matches(doc)))
+    }
+
+    /// A condition on field contents that must hold whenever the detection matches (used by
+    /// the candidate pre-filter); `None` when no such literal condition is known.
+    pub fn necessary(&self) -> Option<Need> {
+        cond_need(&self.cond, &self.selections)
     }
 
     /// EventIDs the rule requires (for indexing), when the condition forces one selection
@@ -348,8 +535,7 @@ impl Detection {
                 },
                 "timeframe" => {
                     return Err(RuleError::Unsupported {
-                        what: "'timeframe' (deprecated aggregation); use a correlation rule"
-                            .into(),
+                        what: "'timeframe' (deprecated aggregation); use a correlation rule".into(),
                     })
                 }
                 "rules" => {}
@@ -530,11 +716,7 @@ fn parse_mods(key: &str) -> Result<(String, Mods), RuleError> {
     Ok((field, m))
 }
 
-fn expand_placeholders(
-    s: &str,
-    ph: &Placeholders,
-    key: &str,
-) -> Result<Vec<String>, RuleError> {
+fn expand_placeholders(s: &str, ph: &Placeholders, key: &str) -> Result<Vec<String>, RuleError> {
     let mut out = vec![String::new()];
     let mut rest = s;
     while let Some(start) = rest.find('%') {
@@ -552,12 +734,11 @@ fn expand_placeholders(
             rest = after;
             continue;
         }
-        let vals = ph
-            .get(name)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| RuleError::UnresolvedPlaceholder {
+        let vals = ph.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+            RuleError::UnresolvedPlaceholder {
                 name: name.to_owned(),
-            })?;
+            }
+        })?;
         let mut next = Vec::with_capacity(out.len() * vals.len());
         for o in &out {
             for v in vals {
@@ -679,7 +860,9 @@ fn compile_field(
             continue;
         }
         if m.re {
-            checks.push(Check::Str(vec![StrMatch::regex(&s, m.re_i, m.re_m, m.re_s)?]));
+            checks.push(Check::Str(vec![StrMatch::regex(
+                &s, m.re_i, m.re_m, m.re_s,
+            )?]));
             continue;
         }
         let texts = if m.expand {
@@ -715,10 +898,12 @@ fn compile_field(
                 });
             }
             for mut segs in variants {
-                if m.contains || m.endswith {
+                // Keywords are searched anywhere in the text unless anchored explicitly.
+                let keyword = lookup.is_none() && !(m.startswith || m.endswith);
+                if m.contains || m.endswith || keyword {
                     segs.insert(0, Seg::Star);
                 }
-                if m.contains || m.startswith {
+                if m.contains || m.startswith || keyword {
                     segs.push(Seg::Star);
                 }
                 // Base64 text is case-sensitive by nature.
@@ -737,11 +922,17 @@ fn compile_field(
             (_, _, None) => {}
         }
     }
+    let multi = if m.all {
+        None
+    } else {
+        Multi::build(&mut checks)
+    };
     Ok(FieldMatcher {
         field: lookup,
         checks,
         all: m.all,
         negate: m.neq,
+        multi,
     })
 }
 
@@ -783,9 +974,24 @@ pub(crate) mod tests {
     #[test]
     fn plain_equality_is_case_insensitive_and_maps_fields() {
         let r = "sel: {Image: 'C:\\Windows\\System32\\cmd.exe'}\ncondition: sel";
-        assert!(m(r, &[("process.executable", s("c:\\windows\\system32\\CMD.exe"))]));
-        assert!(m(r, &[("winlog.event_data.Image", s("C:\\Windows\\System32\\cmd.exe"))]));
-        assert!(!m(r, &[("process.executable", s("C:\\Windows\\System32\\cmd.exe.bak"))]));
+        assert!(m(
+            r,
+            &[("process.executable", s("c:\\windows\\system32\\CMD.exe"))]
+        ));
+        assert!(m(
+            r,
+            &[(
+                "winlog.event_data.Image",
+                s("C:\\Windows\\System32\\cmd.exe")
+            )]
+        ));
+        assert!(!m(
+            r,
+            &[(
+                "process.executable",
+                s("C:\\Windows\\System32\\cmd.exe.bak")
+            )]
+        ));
         assert!(!m(r, &[]));
     }
 
@@ -808,8 +1014,14 @@ pub(crate) mod tests {
     #[test]
     fn cased_modifier() {
         let r = "sel: {CommandLine|contains|cased: 'FromBase64'}\ncondition: sel";
-        assert!(m(r, &[("process.command_line", s("[x]::FromBase64String"))]));
-        assert!(!m(r, &[("process.command_line", s("[x]::frombase64string"))]));
+        assert!(m(
+            r,
+            &[("process.command_line", s("[x]::FromBase64String"))]
+        ));
+        assert!(!m(
+            r,
+            &[("process.command_line", s("[x]::frombase64string"))]
+        ));
     }
 
     #[test]
@@ -866,10 +1078,19 @@ pub(crate) mod tests {
     #[test]
     fn cidr_and_numbers() {
         let r = "sel: {DestinationIp|cidr: ['10.0.0.0/8', 'fe80::/10']}\ncondition: sel";
-        assert!(m(r, &[("destination.ip", Value::Ip("10.1.2.3".parse().unwrap()))]));
-        assert!(m(r, &[("destination.ip", s("fe80::1"))]));
-        assert!(!m(r, &[("destination.ip", s("11.0.0.1"))]));
-        assert!(!m(r, &[("destination.ip", s("not an ip"))]));
+        assert!(m(
+            r,
+            &[(
+                "winlog.event_data.DestinationIp",
+                Value::Ip("10.1.2.3".parse().unwrap())
+            )]
+        ));
+        assert!(m(r, &[("winlog.event_data.DestinationIp", s("fe80::1"))]));
+        assert!(!m(r, &[("winlog.event_data.DestinationIp", s("11.0.0.1"))]));
+        assert!(!m(
+            r,
+            &[("winlog.event_data.DestinationIp", s("not an ip"))]
+        ));
         let r = "sel: {EventID: 4688}\ncondition: sel";
         assert!(m(r, &[("event.code", s("4688"))]));
         assert!(m(r, &[("event.code", Value::Int(4688))]));
@@ -877,16 +1098,31 @@ pub(crate) mod tests {
         let r = "sel: {EventID: '4688'}\ncondition: sel";
         assert!(m(r, &[("event.code", Value::Int(4688))]));
         let r = "sel: {DestinationPort|gt: 1024}\ncondition: sel";
-        assert!(m(r, &[("destination.port", Value::Int(1025))]));
-        assert!(!m(r, &[("destination.port", Value::Int(1024))]));
+        assert!(m(
+            r,
+            &[("winlog.event_data.DestinationPort", Value::Int(1025))]
+        ));
+        assert!(!m(
+            r,
+            &[("winlog.event_data.DestinationPort", Value::Int(1024))]
+        ));
         let r = "sel: {DestinationPort|gte: 1024}\ncondition: sel";
-        assert!(m(r, &[("destination.port", Value::Int(1024))]));
+        assert!(m(
+            r,
+            &[("winlog.event_data.DestinationPort", Value::Int(1024))]
+        ));
         let r = "sel: {DestinationPort|lt: 10}\ncondition: sel";
-        assert!(m(r, &[("destination.port", s("9"))]));
-        assert!(!m(r, &[("destination.port", s("ten"))]));
+        assert!(m(r, &[("winlog.event_data.DestinationPort", s("9"))]));
+        assert!(!m(r, &[("winlog.event_data.DestinationPort", s("ten"))]));
         let r = "sel: {DestinationPort|lte: 10}\ncondition: sel";
-        assert!(m(r, &[("destination.port", Value::Int(10))]));
-        assert!(!m(r, &[("destination.port", Value::Int(11))]));
+        assert!(m(
+            r,
+            &[("winlog.event_data.DestinationPort", Value::Int(10))]
+        ));
+        assert!(!m(
+            r,
+            &[("winlog.event_data.DestinationPort", Value::Int(11))]
+        ));
     }
 
     #[test]
@@ -907,11 +1143,29 @@ pub(crate) mod tests {
     #[test]
     fn fieldref_and_neq_and_expand() {
         let r = "sel: {ParentImage|fieldref: Image}\ncondition: sel";
-        assert!(m(r, &[("process.executable", s("A.exe")), ("process.parent.executable", s("a.EXE"))]));
-        assert!(!m(r, &[("process.executable", s("a.exe")), ("process.parent.executable", s("b.exe"))]));
+        assert!(m(
+            r,
+            &[
+                ("process.executable", s("A.exe")),
+                ("process.parent.executable", s("a.EXE"))
+            ]
+        ));
+        assert!(!m(
+            r,
+            &[
+                ("process.executable", s("a.exe")),
+                ("process.parent.executable", s("b.exe"))
+            ]
+        ));
         assert!(!m(r, &[("process.parent.executable", s("b.exe"))]));
         let r = "sel: {CommandLine|fieldref|endswith: Image}\ncondition: sel";
-        assert!(m(r, &[("process.executable", s("b.exe")), ("process.command_line", s("c:\\b.EXE"))]));
+        assert!(m(
+            r,
+            &[
+                ("process.executable", s("b.exe")),
+                ("process.command_line", s("c:\\b.EXE"))
+            ]
+        ));
         let r = "sel: {User|neq: SYSTEM}\ncondition: sel";
         assert!(m(r, &[("winlog.event_data.User", s("bob"))]));
         assert!(!m(r, &[("winlog.event_data.User", s("system"))]));
@@ -938,23 +1192,56 @@ pub(crate) mod tests {
             ("hour", 21, false),
         ] {
             let r = format!("sel: {{UtcTime|{m_}: {v}}}\ncondition: sel");
-            assert_eq!(m(&r, &[("winlog.event_data.UtcTime", t.clone())]), ok, "{m_}");
+            assert_eq!(
+                m(&r, &[("winlog.event_data.UtcTime", t.clone())]),
+                ok,
+                "{m_}"
+            );
         }
     }
 
     #[test]
     fn lists_of_maps_and_keywords() {
-        let r = "sel:\n  - Image|endswith: '\\a.exe'\n  - CommandLine|contains: 'evil'\ncondition: sel";
+        let r =
+            "sel:\n  - Image|endswith: '\\a.exe'\n  - CommandLine|contains: 'evil'\ncondition: sel";
         assert!(m(r, &[("process.executable", s("x\\a.exe"))]));
         assert!(m(r, &[("process.command_line", s("so EVIL"))]));
         assert!(!m(r, &[("process.command_line", s("good"))]));
         let r = "keywords:\n  - 'mimikatz'\n  - 'sekurlsa::'\ncondition: keywords";
         assert!(m(r, &[("message", s("running Mimikatz now"))]));
-        assert!(m(r, &[("winlog.event_data.Payload", s("x sekurlsa::logonpasswords"))]));
+        assert!(m(
+            r,
+            &[("winlog.event_data.Payload", s("x sekurlsa::logonpasswords"))]
+        ));
         assert!(!m(r, &[("message", s("benign"))]));
         let r = "keywords:\n  '|all': ['alpha', 'beta']\ncondition: keywords";
         assert!(m(r, &[("message", s("alpha")), ("x", s("beta"))]));
         assert!(!m(r, &[("message", s("alpha"))]));
+    }
+
+    #[test]
+    fn many_contains_values_use_one_scan_with_same_semantics() {
+        let r =
+            "sel: {CommandLine|contains: ['-enc', 'iex', 'bypass', 'hidden', 'Ä']}\ncondition: sel";
+        let d = det(r).unwrap();
+        assert!(d.selections[0].branches[0][0].multi.is_some());
+        assert!(m(
+            r,
+            &[("process.command_line", s("x -ExecutionPolicy BYPASS"))]
+        ));
+        assert!(m(r, &[("process.command_line", s("xäx"))]));
+        assert!(!m(r, &[("process.command_line", s("benign"))]));
+        assert!(!m(r, &[]));
+        // The pre-filter still sees every value.
+        let need = d.necessary().unwrap();
+        assert_eq!(need[0].1.len(), 5);
+        let r = "keywords: ['alpha', 'beta', 'gamma', 'delta']\ncondition: keywords";
+        assert!(m(r, &[("message", s("x GAMMA y"))]));
+        assert!(!m(r, &[("message", s("epsilon"))]));
+        // `all` keeps per-value checks.
+        let r = "sel: {CommandLine|contains|all: ['a1', 'b2', 'c3', 'd4']}\ncondition: sel";
+        assert!(m(r, &[("process.command_line", s("a1 b2 c3 d4"))]));
+        assert!(!m(r, &[("process.command_line", s("a1 b2 c3"))]));
     }
 
     #[test]
@@ -967,7 +1254,10 @@ pub(crate) mod tests {
             det("sel: {Image|cidr: 'nope'}\ncondition: sel"),
             Err(RuleError::BadValue { .. })
         ));
-        assert!(matches!(det("sel: {Image: x}"), Err(RuleError::Missing { .. })));
+        assert!(matches!(
+            det("sel: {Image: x}"),
+            Err(RuleError::Missing { .. })
+        ));
         assert!(matches!(
             det("sel: {Image: x}\ncondition: other"),
             Err(RuleError::Condition { .. })

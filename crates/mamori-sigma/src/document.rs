@@ -26,6 +26,25 @@ pub trait Document {
     fn event_code(&self) -> Option<i64> {
         None
     }
+    /// A field under `prefix` whose name equals `name` ignoring spaces and ASCII case
+    /// (Windows Defender writes `Source Name` where Sigma writes `SourceName`).
+    fn get_loose(&self, prefix: &str, name: &str) -> Option<FieldValue<'_>> {
+        let _ = (prefix, name);
+        None
+    }
+}
+
+/// Whether `have` equals `want` when spaces are ignored and ASCII case folded.
+pub fn loose_eq(have: &str, want: &str) -> bool {
+    let mut a = have.bytes().filter(|b| *b != b' ');
+    let mut b = want.bytes().filter(|b| *b != b' ');
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
+            _ => return false,
+        }
+    }
 }
 
 impl Document for Event {
@@ -50,6 +69,18 @@ impl Document for Event {
 
     fn channel(&self) -> Option<&str> {
         self.get_str("winlog.channel")
+    }
+
+    fn get_loose(&self, prefix: &str, name: &str) -> Option<FieldValue<'_>> {
+        use std::ops::Bound;
+        self.fields
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .find(|(k, _)| {
+                k.get(prefix.len()..)
+                    .is_some_and(|rest| loose_eq(rest, name))
+            })
+            .map(|(_, v)| Cow::Borrowed(v))
     }
 
     fn event_code(&self) -> Option<i64> {

@@ -32,6 +32,8 @@ struct Part {
     sources: Vec<SourceSpec>,
     #[serde(default)]
     fields: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    loose_names: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,12 +76,16 @@ pub struct Scope {
     pub raw_prefix: Option<String>,
     /// Whether the raw name is tried before the mapped ECS names.
     pub raw_first: bool,
+    /// Whether raw names may differ from Sigma's by spaces and case (Defender EventData).
+    pub loose_names: bool,
 }
 
 impl Scope {
     /// Whether an event of `dataset` is in scope (ignoring channel/EventID).
     pub fn dataset_matches(&self, dataset: &str) -> bool {
-        self.datasets.iter().any(|p| dataset_pattern_matches(p, dataset))
+        self.datasets
+            .iter()
+            .any(|p| dataset_pattern_matches(p, dataset))
     }
 
     /// The field names to try, in order, for a Sigma field name.
@@ -189,6 +195,7 @@ impl Mappings {
             fields: file.fields.clone(),
             raw_prefix: file.raw_prefix.clone(),
             raw_first: file.raw_first,
+            loose_names: false,
         };
         if product.is_none() && category.is_none() && service.is_none() {
             return Err(unsupported());
@@ -207,6 +214,7 @@ impl Mappings {
                 })
                 .collect();
             merge_fields(&mut scope.fields, &part.fields);
+            scope.loose_names = part.loose_names;
             if let Some(prefix) = &file.raw_prefix {
                 scope.raw_prefix = Some(prefix.replace("{service}", s));
             }
@@ -274,7 +282,9 @@ mod tests {
     #[test]
     fn windows_process_creation_has_sysmon_and_security_sources() {
         let m = Mappings::builtin();
-        let s = m.resolve(Some("windows"), Some("process_creation"), None).unwrap();
+        let s = m
+            .resolve(Some("windows"), Some("process_creation"), None)
+            .unwrap();
         assert!(s.dataset_matches("windows.sysmon"));
         assert!(!s.dataset_matches("sshd"));
         assert_eq!(s.sources.len(), 2);
@@ -284,7 +294,12 @@ mod tests {
         );
         assert_eq!(
             s.resolve_field("EventID"),
-            vec!["event.code", "winlog.event_id", "winlog.event_data.EventID", "EventID"]
+            vec![
+                "event.code",
+                "winlog.event_id",
+                "winlog.event_data.EventID",
+                "EventID"
+            ]
         );
     }
 
@@ -300,10 +315,14 @@ mod tests {
     fn unknown_sources_are_unsupported() {
         let m = Mappings::builtin();
         assert!(m.resolve(Some("aws"), None, Some("cloudtrail")).is_err());
-        assert!(m.resolve(Some("windows"), Some("file_access"), None).is_err());
+        assert!(m
+            .resolve(Some("windows"), Some("file_access"), None)
+            .is_err());
         assert!(m.resolve(Some("linux"), None, Some("auditd")).is_err());
         assert!(m.resolve(None, None, None).is_err());
         let z = m.resolve(Some("zeek"), None, Some("dns")).unwrap();
-        assert!(z.resolve_field("qtype").contains(&"zeek.dns.qtype".to_owned()));
+        assert!(z
+            .resolve_field("qtype")
+            .contains(&"zeek.dns.qtype".to_owned()));
     }
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use regex::{Regex, RegexBuilder};
 
 /// Largest compiled regex (bytes of the automaton) accepted for one pattern.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub const REGEX_SIZE_LIMIT: usize = 16 << 20;
 
 /// One piece of a Sigma string value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +142,11 @@ pub(crate) fn base64(data: &[u8]) -> String {
         let b1 = chunk.get(1).copied().unwrap_or(0) as u32;
         let b2 = chunk.get(2).copied().unwrap_or(0) as u32;
         let n = (b0 << 16) | (b1 << 8) | b2;
-        let idx = |shift: u32| B64.get(((n >> shift) & 63) as usize).copied().unwrap_or(b'A') as char;
+        let idx = |shift: u32| {
+            B64.get(((n >> shift) & 63) as usize)
+                .copied()
+                .unwrap_or(b'A') as char
+        };
         out.push(idx(18));
         out.push(idx(12));
         out.push(if chunk.len() > 1 { idx(6) } else { '=' });
@@ -184,8 +188,9 @@ pub(crate) enum StrMatch {
     Contains(Needle),
     /// Anything (a lone `*`).
     Any,
-    /// A regex (wildcards in the middle, `?`, windash, or the `re` modifier).
-    Regex(Box<Regex>),
+    /// A regex (wildcards in the middle, `?`, windash, or the `re` modifier), with
+    /// lowercase literals one of which every match contains, when known.
+    Regex(Box<Regex>, Option<Vec<String>>),
 }
 
 /// A literal needle, lowercased unless the match is case-sensitive.
@@ -205,10 +210,6 @@ impl Needle {
         };
         let ascii = text.is_ascii();
         Needle { text, cased, ascii }
-    }
-    /// The needle text (lowercased unless cased).
-    pub(crate) fn text(&self) -> &str {
-        &self.text
     }
 }
 
@@ -253,13 +254,21 @@ impl StrMatch {
             }
         }
         re.push('$');
+        let required = segs
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Lit(t) => Some(t.to_lowercase()),
+                _ => None,
+            })
+            .max_by_key(String::len)
+            .map(|l| vec![l]);
         let pattern = re.clone();
         RegexBuilder::new(&re)
             .case_insensitive(!cased)
             .dot_matches_new_line(true)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
-            .map(|r| StrMatch::Regex(Box::new(r)))
+            .map(|r| StrMatch::Regex(Box::new(r), required))
             .map_err(|e| PatternError {
                 pattern,
                 reason: e.to_string(),
@@ -279,18 +288,45 @@ impl StrMatch {
             .dot_matches_new_line(dot_all)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
-            .map(|r| StrMatch::Regex(Box::new(r)))
+            .map(|r| {
+                StrMatch::Regex(
+                    Box::new(r),
+                    regex_required(pattern, ci, multi_line, dot_all),
+                )
+            })
             .map_err(|e| PatternError {
                 pattern: pattern.to_owned(),
                 reason: e.to_string(),
             })
     }
 
+    /// The needle of a case-insensitive ASCII `contains`, which a multi-needle scan can
+    /// replace.
+    pub(crate) fn ci_ascii_contains(&self) -> Option<&str> {
+        match self {
+            StrMatch::Contains(n) if !n.cased && n.ascii && !n.text.is_empty() => Some(&n.text),
+            _ => None,
+        }
+    }
+
+    /// Lowercase literals one of which every matching value contains (case-insensitively),
+    /// if there are useful ones.
+    pub(crate) fn needles(&self) -> Option<Vec<String>> {
+        match self {
+            StrMatch::Exact(n)
+            | StrMatch::Prefix(n)
+            | StrMatch::Suffix(n)
+            | StrMatch::Contains(n) => (!n.text.is_empty()).then(|| vec![n.text.to_lowercase()]),
+            StrMatch::Regex(_, req) => req.clone().filter(|r| r.iter().all(|x| !x.is_empty())),
+            StrMatch::Any => None,
+        }
+    }
+
     /// Whether `hay` matches.
     pub(crate) fn is_match(&self, hay: &str) -> bool {
         match self {
             StrMatch::Any => true,
-            StrMatch::Regex(r) => r.is_match(hay),
+            StrMatch::Regex(r, _) => r.is_match(hay),
             StrMatch::Exact(n) => {
                 if n.cased {
                     hay == n.text
@@ -335,6 +371,38 @@ impl StrMatch {
             }
         }
     }
+}
+
+/// Most literals taken from one regex for the pre-filter.
+pub const MAX_REGEX_NEEDLES: usize = 64;
+
+/// Lowercase literals one of which starts every match of `pattern` (its literal prefixes),
+/// or `None` when the prefixes are unknown, empty or too many.
+fn regex_required(pattern: &str, ci: bool, multi_line: bool, dot_all: bool) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(ci)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix)
+        .limit_total(MAX_REGEX_NEEDLES * 4);
+    let seq = ex.extract(&hir);
+    let lits = seq.literals()?;
+    let mut out: Vec<String> = Vec::new();
+    for l in lits {
+        let s = std::str::from_utf8(l.as_bytes()).ok()?.to_lowercase();
+        if s.is_empty() {
+            return None;
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    (!out.is_empty() && out.len() <= MAX_REGEX_NEEDLES).then_some(out)
 }
 
 fn lower(s: &str) -> Cow<'_, str> {
@@ -438,7 +506,13 @@ mod tests {
     fn windash_variants() {
         let segs = windash(parse_wildcards("* -enc *"));
         let mm = StrMatch::from_segs(&segs, false).unwrap();
-        for v in ["ps -enc x", "ps /enc x", "ps \u{2013}enc x", "ps \u{2014}enc x", "ps \u{2015}enc x"] {
+        for v in [
+            "ps -enc x",
+            "ps /enc x",
+            "ps \u{2013}enc x",
+            "ps \u{2014}enc x",
+            "ps \u{2015}enc x",
+        ] {
             assert!(mm.is_match(v), "{v}");
         }
         assert!(!mm.is_match("ps +enc x"));
@@ -447,11 +521,63 @@ mod tests {
         assert_eq!(segs, vec![Seg::Lit("a-b".into())]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_reference(needle in "[a-zA-Z0-9 .\\\\-]{0,6}", hay in "[a-zA-Z0-9 .\\\\-]{0,24}") {
+            let lit = vec![Seg::Lit(needle.clone())];
+            let n = needle.to_lowercase();
+            let h = hay.to_lowercase();
+            let mut c = vec![Seg::Star];
+            c.extend(lit.clone());
+            c.push(Seg::Star);
+            proptest::prop_assert_eq!(StrMatch::from_segs(&c, false).unwrap().is_match(&hay), h.contains(&n));
+            let mut p = lit.clone();
+            p.push(Seg::Star);
+            proptest::prop_assert_eq!(StrMatch::from_segs(&p, false).unwrap().is_match(&hay), h.starts_with(&n));
+            let mut sfx = vec![Seg::Star];
+            sfx.extend(lit.clone());
+            proptest::prop_assert_eq!(StrMatch::from_segs(&sfx, false).unwrap().is_match(&hay), h.ends_with(&n));
+            proptest::prop_assert_eq!(StrMatch::from_segs(&lit, false).unwrap().is_match(&hay), h == n);
+        }
+
+        #[test]
+        fn any_pattern_compiles_or_errors_without_panic(p in "\\PC{0,40}", hay in "\\PC{0,40}") {
+            let segs = windash(parse_wildcards(&p));
+            if let Ok(m) = StrMatch::from_segs(&segs, false) {
+                let _ = m.is_match(&hay);
+                let _ = m.needles();
+            }
+        }
+    }
+
     #[test]
     fn ascii_ci_search_edges() {
         assert!(contains_ascii_ci(b"xxABC", b"abc"));
         assert!(!contains_ascii_ci(b"ab", b"abc"));
         assert!(contains_ascii_ci(b"", b""));
         assert!(!contains_ascii_ci(b"aab", b"abb"));
+    }
+}
+
+#[cfg(test)]
+mod regex_needle_tests {
+    use super::*;
+
+    #[test]
+    fn regex_prefix_literals_feed_the_prefilter() {
+        let m = StrMatch::regex("ipconfig\\s+/all", false, false, false).unwrap();
+        assert_eq!(m.needles(), Some(vec!["ipconfig".to_owned()]));
+        let m = StrMatch::regex("(?i)\\.EXE\\s+x", false, false, false).unwrap();
+        assert_eq!(m.needles(), Some(vec![".exe".to_owned()]));
+        let m = StrMatch::regex("(abc|xyz)d", false, false, false).unwrap();
+        assert_eq!(
+            m.needles(),
+            Some(vec!["abcd".to_owned(), "xyzd".to_owned()])
+        );
+        // Unbounded start: no needle.
+        let m = StrMatch::regex(".*x", false, false, false).unwrap();
+        assert_eq!(m.needles(), None);
+        let m = StrMatch::regex("\\w+", false, false, false).unwrap();
+        assert_eq!(m.needles(), None);
     }
 }

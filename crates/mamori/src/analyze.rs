@@ -1,7 +1,8 @@
-//! `mamori analyze`: offline analysis of captures.
+//! `mamori analyze`: offline analysis of captures and log files.
 //!
-//! Inputs are read in the order given, as one stream of event time. Packets go through the
-//! sensor (decode → flows → protocol dissectors); every event goes to the summary and, with
+//! Inputs are read in the order given. Each file's format is detected from its first bytes
+//! (see `inputs.rs`): captures go through the sensor (decode → flows → protocol
+//! dissectors), log files through the log parsers. Every event goes to the summary and, with
 //! `--format jsonl`, to the JSON-lines sink.
 
 use std::fs::File;
@@ -14,10 +15,12 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mamori_core::{Counters, Event, HomeNets};
 use mamori_flow::{Sensor, SensorConfig};
+use mamori_logparse::{FileFormat, LogParser};
 use mamori_proto::capture::CaptureReader;
 
 use crate::cli::{AnalyzeArgs, Format};
 use crate::i18n::Lang;
+use crate::inputs;
 use crate::output::JsonLines;
 use crate::summary::{InputFact, RunFacts, Summary};
 
@@ -63,6 +66,7 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
         ..SensorConfig::default()
     };
     let mut sensor = Sensor::new(config);
+    let mut log_parser = LogParser::default();
 
     let jsonl = match (args.format, &args.output) {
         (Format::Jsonl, Some(p)) => {
@@ -92,15 +96,43 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     for path in &args.inputs {
         let name = path.display().to_string();
         pb.set_message(short_name(path));
-        let fact = read_capture(
-            path,
-            &mut sensor,
-            &mut sinks,
-            &mut buf,
-            &pb,
-            done_bytes,
-            &mut facts.unusable,
-        );
+        let fact = match inputs::sniff(path) {
+            Ok((FileFormat::Pcap, _)) => read_capture(
+                path,
+                &mut sensor,
+                &mut sinks,
+                &mut buf,
+                &pb,
+                done_bytes,
+                &mut facts.unusable,
+            ),
+            Ok((format, _)) => {
+                let mut emit = |ev: Event| -> Result<()> {
+                    buf.push(ev);
+                    if buf.len() >= 256 {
+                        sinks.emit(&mut buf)?;
+                    }
+                    Ok(())
+                };
+                let r = inputs::read_log_file(
+                    path,
+                    format,
+                    &mut log_parser,
+                    &mut facts.unusable,
+                    &mut emit,
+                );
+                sinks.emit(&mut buf)?;
+                r.map(|r| InputFact {
+                    name: name.clone(),
+                    kind: r.format,
+                    units: r.lines,
+                    unit_name: "lines",
+                    bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                    error: None,
+                })
+            }
+            Err(e) => Err(e),
+        };
         let fact = match fact {
             Ok(f) => f,
             Err(e) => InputFact {
@@ -115,11 +147,18 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
         if fact.units > 0 {
             any_read = true;
         }
+        if fact.error.is_some() && fact.units == 0 {
+            facts.unusable.incr_with_sample("input_unreadable", || {
+                format!("{name}: {}", fact.error.clone().unwrap_or_default())
+            });
+        }
         if let Some(err) = &fact.error {
             pb.suspend(|| eprintln!("mamori: {name}: {err}"));
         }
         done_bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        facts.packets += fact.units;
+        if fact.unit_name == "packets" {
+            facts.packets += fact.units;
+        }
         facts.inputs.push(fact);
     }
     sensor.finish(&mut buf);
@@ -127,6 +166,7 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     pb.finish_and_clear();
     facts.elapsed_secs = started.elapsed().as_secs_f64();
     facts.unusable.merge(&sensor.stats().counters());
+    facts.unusable.merge(log_parser.counters());
 
     if let Some(j) = sinks.jsonl.take() {
         j.finish().context("flushing JSON lines")?;

@@ -19,7 +19,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Analyse captures (pcap, pcapng) offline: flows, protocol records and a summary.
+    /// Analyse captures and log files offline: flows, protocol records, log events and a
+    /// summary. Each file's format is detected from its content.
     Analyze(AnalyzeArgs),
     /// Generate test data (captures) with mamori's own test kit.
     #[command(subcommand)]
@@ -37,8 +38,9 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Capture files (pcap or pcapng, any link type mamori decodes). Read in order, as one
-    /// continuous stream, so rotated captures join up.
+    /// Captures (pcap, pcapng) and log files (syslog and product logs, JSON lines such as
+    /// Suricata EVE or Winlogbeat, Zeek logs, Windows EVTX; .gz and .zst are decompressed).
+    /// Captures are read in order as one continuous packet stream, so rotated captures join.
     #[arg(required = true, value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
     /// Output format.

@@ -5,6 +5,7 @@
 mod analyze;
 mod cli;
 mod i18n;
+mod inputs;
 mod output;
 mod summary;
 mod table;

@@ -11,11 +11,41 @@ use crate::util::{cert_name_matches, is_ip_literal, lower, percent_decode};
 
 /// ALPN values that are common enough not to alert on.
 const COMMON_ALPN: &[&str] = &[
-    "h2", "http/1.1", "http/1.0", "http/0.9", "h3", "h2c", "spdy/1", "spdy/2", "spdy/3",
-    "spdy/3.1", "acme-tls/1", "dot", "doq", "imap", "pop3", "smtp", "managesieve", "xmpp-client",
-    "xmpp-server", "stun.turn", "stun.nat-discovery", "webrtc", "c-webrtc", "ftp", "mqtt",
-    "coap", "ntske/1", "sunrpc", "irc", "postgresql", "grpc-exp", "h3-29", "hq-interop",
-    "apns-security-v3", "apns-pack-v1",
+    "h2",
+    "http/1.1",
+    "http/1.0",
+    "http/0.9",
+    "h3",
+    "h2c",
+    "spdy/1",
+    "spdy/2",
+    "spdy/3",
+    "spdy/3.1",
+    "acme-tls/1",
+    "dot",
+    "doq",
+    "imap",
+    "pop3",
+    "smtp",
+    "managesieve",
+    "xmpp-client",
+    "xmpp-server",
+    "stun.turn",
+    "stun.nat-discovery",
+    "webrtc",
+    "c-webrtc",
+    "ftp",
+    "mqtt",
+    "coap",
+    "ntske/1",
+    "sunrpc",
+    "irc",
+    "postgresql",
+    "grpc-exp",
+    "h3-29",
+    "hq-interop",
+    "apns-security-v3",
+    "apns-pack-v1",
 ];
 
 /// User-Agent substrings of scripting tools and scanners (lower case), with a display name.
@@ -49,7 +79,9 @@ const TOOL_UAS: &[(&str, &str)] = &[
 ];
 
 /// Executable magic classes from `mamori.http.magic`.
-const EXEC_MAGIC: &[&str] = &["pe", "elf", "macho", "mach-o", "msi", "dex", "class", "script"];
+const EXEC_MAGIC: &[&str] = &[
+    "pe", "elf", "macho", "mach-o", "msi", "dex", "class", "script",
+];
 /// Executable MIME types.
 const EXEC_MIME: &[&str] = &[
     "application/x-msdownload",
@@ -141,7 +173,10 @@ fn web_attack(url: &str) -> Option<(&'static str, &'static str)> {
 
 fn texts(ev: &Event, k: &str) -> Vec<String> {
     match ev.fields.get(k) {
-        Some(Value::List(v)) => v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Some(Value::List(v)) => v
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         Some(Value::Str(s)) => s
             .split(',')
             .map(|x| x.trim().to_owned())
@@ -172,7 +207,9 @@ fn weak_cipher(c: &str) -> Option<&'static str> {
 
 fn old_version(ev: &Event) -> Option<&'static str> {
     let v = s(ev, "tls.version")?;
-    let proto = s(ev, "tls.version_protocol").unwrap_or("tls").to_ascii_lowercase();
+    let proto = s(ev, "tls.version_protocol")
+        .unwrap_or("tls")
+        .to_ascii_lowercase();
     let v = v.trim().to_ascii_lowercase();
     match (proto.as_str(), v.as_str()) {
         ("ssl", "2" | "2.0") | (_, "sslv2" | "ssl 2.0") => Some("SSL 2.0"),
@@ -223,14 +260,19 @@ impl Engine {
             return;
         };
         let (t, src, dst) = (e.t, e.src, e.dst);
-        let sni_raw = s(ev, "tls.client.server_name").map(str::trim).filter(|x| !x.is_empty());
+        let sni_raw = s(ev, "tls.client.server_name")
+            .map(str::trim)
+            .filter(|x| !x.is_empty());
         let sni_l = sni_raw.map(|x| lower(x.trim_end_matches('.')).into_owned());
         let sni = sni_l.as_deref();
         let client_hello = ev.fields.contains_key("tls.client.ja3")
             || ev.fields.contains_key("tls.client.ja4")
             || ev.fields.contains_key("mamori.tls.ja4");
         let cn = s(ev, "tls.server.x509.subject.common_name").map(str::to_owned);
-        let server_label = sni.map(str::to_owned).or_else(|| cn.clone()).unwrap_or_else(|| dst.to_string());
+        let server_label = sni
+            .map(str::to_owned)
+            .or_else(|| cn.clone())
+            .unwrap_or_else(|| dst.to_string());
 
         // Intel: SNI domain, JA3/JA4, certificate.
         if let Some(name) = sni {
@@ -242,7 +284,9 @@ impl Engine {
                         t,
                         format!("{src}>{ind}"),
                         format!("{src} opened TLS to {name} ({dst}), listed as {ind} in {lbl}"),
-                        format!("{src} が {lbl} に {ind} として掲載された {name}（{dst}）とTLS通信した"),
+                        format!(
+                            "{src} が {lbl} に {ind} として掲載された {name}（{dst}）とTLS通信した"
+                        ),
                     )
                     .src(src)
                     .dst(dst)
@@ -257,11 +301,17 @@ impl Engine {
         if self.on(C::IntelTlsFingerprint) {
             let mut found = None;
             if let Some(h) = s(ev, "tls.client.ja3") {
-                found = self.intel.match_ja3(h).map(|m| ("JA3", m.label.to_owned(), m.indicator));
+                found = self
+                    .intel
+                    .match_ja3(h)
+                    .map(|m| ("JA3", m.label.to_owned(), m.indicator));
             }
             if found.is_none() {
                 if let Some(h) = s(ev, "tls.client.ja4").or_else(|| s(ev, "mamori.tls.ja4")) {
-                    found = self.intel.match_ja4(h).map(|m| ("JA4", m.label.to_owned(), m.indicator));
+                    found = self
+                        .intel
+                        .match_ja4(h)
+                        .map(|m| ("JA4", m.label.to_owned(), m.indicator));
                 }
             }
             if let Some((kind, lbl, ind)) = found {
@@ -287,8 +337,13 @@ impl Engine {
                         C::IntelCert,
                         t,
                         format!("{dst}:{ind}"),
-                        format!("{dst} presented certificate SHA-1 {ind} ({}) listed in {lbl} to {src}", cn.as_deref().unwrap_or("no CN")),
-                        format!("{dst} が {lbl} に掲載された証明書（SHA-1 {ind}）を {src} に提示した"),
+                        format!(
+                            "{dst} presented certificate SHA-1 {ind} ({}) listed in {lbl} to {src}",
+                            cn.as_deref().unwrap_or("no CN")
+                        ),
+                        format!(
+                            "{dst} が {lbl} に掲載された証明書（SHA-1 {ind}）を {src} に提示した"
+                        ),
                     )
                     .src(src)
                     .dst(dst)
@@ -306,8 +361,14 @@ impl Engine {
                     C::TlsOldVersion,
                     t,
                     format!("{dst}:{}:{v}", e.dport),
-                    format!("{dst}:{} ({server_label}) negotiated obsolete {v} with {src}", e.dport),
-                    format!("{dst}:{}（{server_label}）が {src} と古い {v} で通信した", e.dport),
+                    format!(
+                        "{dst}:{} ({server_label}) negotiated obsolete {v} with {src}",
+                        e.dport
+                    ),
+                    format!(
+                        "{dst}:{}（{server_label}）が {src} と古い {v} で通信した",
+                        e.dport
+                    ),
                 )
                 .src(src)
                 .dst(dst)
@@ -342,8 +403,14 @@ impl Engine {
                 C::TlsSelfSigned,
                 t,
                 cert_key.clone(),
-                format!("{dst}:{} presented a self-signed certificate for {cn_text} to {src}", e.dport),
-                format!("{dst}:{} が {src} に自己署名証明書（{cn_text}）を提示した", e.dport),
+                format!(
+                    "{dst}:{} presented a self-signed certificate for {cn_text} to {src}",
+                    e.dport
+                ),
+                format!(
+                    "{dst}:{} が {src} に自己署名証明書（{cn_text}）を提示した",
+                    e.dport
+                ),
             )
             .src(src)
             .dst(dst)
@@ -356,14 +423,26 @@ impl Engine {
         if expired && self.on(C::TlsCertExpired) {
             let (what, what_ja, when) = match not_after {
                 Some(na) if na < t => ("expired on", "期限切れ", na),
-                _ => ("is not valid before", "有効期間開始前", not_before.unwrap_or(t)),
+                _ => (
+                    "is not valid before",
+                    "有効期間開始前",
+                    not_before.unwrap_or(t),
+                ),
             };
             let hit = Hit::new(
                 C::TlsCertExpired,
                 t,
                 cert_key.clone(),
-                format!("{dst}:{} presented a certificate for {cn_text} that {what} {} to {src}", e.dport, when.date_string()),
-                format!("{dst}:{} が {src} に{what_ja}の証明書（{cn_text}、{}）を提示した", e.dport, when.date_string()),
+                format!(
+                    "{dst}:{} presented a certificate for {cn_text} that {what} {} to {src}",
+                    e.dport,
+                    when.date_string()
+                ),
+                format!(
+                    "{dst}:{} が {src} に{what_ja}の証明書（{cn_text}、{}）を提示した",
+                    e.dport,
+                    when.date_string()
+                ),
             )
             .src(src)
             .dst(dst)
@@ -434,7 +513,10 @@ impl Engine {
                 C::TlsMissingSni,
                 t,
                 format!("{src}>{dst}:{}", e.dport),
-                format!("{src} opened TLS to {dst}:{} without a server name (SNI)", e.dport),
+                format!(
+                    "{src} opened TLS to {dst}:{} without a server name (SNI)",
+                    e.dport
+                ),
                 format!("{src} が {dst}:{} へSNIなしでTLS接続した", e.dport),
             )
             .src(src)
@@ -453,8 +535,14 @@ impl Engine {
                     C::TlsUncommonAlpn,
                     t,
                     format!("{src}>{dst}:{odd}"),
-                    format!("{src} offered uncommon ALPN {odd:?} to {server_label} ({dst}:{})", e.dport),
-                    format!("{src} が {server_label}（{dst}:{}）へ一般的でないALPN {odd:?} を提示した", e.dport),
+                    format!(
+                        "{src} offered uncommon ALPN {odd:?} to {server_label} ({dst}:{})",
+                        e.dport
+                    ),
+                    format!(
+                        "{src} が {server_label}（{dst}:{}）へ一般的でないALPN {odd:?} を提示した",
+                        e.dport
+                    ),
                 )
                 .src(src)
                 .dst(dst)
@@ -468,8 +556,14 @@ impl Engine {
                 C::Tor,
                 t,
                 src.to_string(),
-                format!("{src} made a Tor-like TLS connection to {dst}:{} (SNI {server_label})", e.dport),
-                format!("{src} が {dst}:{} とTor特有のTLS通信を行った（SNI {server_label}）", e.dport),
+                format!(
+                    "{src} made a Tor-like TLS connection to {dst}:{} (SNI {server_label})",
+                    e.dport
+                ),
+                format!(
+                    "{src} が {dst}:{} とTor特有のTLS通信を行った（SNI {server_label}）",
+                    e.dport
+                ),
             )
             .src(src)
             .dst(dst)
@@ -493,7 +587,10 @@ impl Engine {
         let url_short: String = url.chars().take(200).collect();
 
         if let Some(h) = host.as_deref() {
-            let bare = h.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(h, |(a, _)| a);
+            let bare = h
+                .rsplit_once(':')
+                .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(a, _)| a);
             if !is_ip_literal(h) && self.on(C::IntelDomain) {
                 if let Some(m) = self.intel.match_domain(bare) {
                     let (lbl, ind) = (m.label.to_owned(), m.indicator);
@@ -532,20 +629,49 @@ impl Engine {
                 self.fire(hit, out);
             }
         }
+        if s(ev, "mamori.http.authorization_scheme")
+            .is_some_and(|a| a.eq_ignore_ascii_case("basic"))
+            && self.on(C::CleartextCredentials)
+        {
+            let who = s(ev, "user.name")
+                .unwrap_or("?")
+                .chars()
+                .take(64)
+                .collect::<String>();
+            let hit = Hit::new(
+                C::CleartextCredentials,
+                t,
+                format!("{src}>{dst}:HTTP Basic:{who}"),
+                format!("{src} sent HTTP Basic credentials for {who:?} in clear text to {host_txt} ({dst}:{})", e.dport),
+                format!("{src} が {host_txt}（{dst}:{}）へ HTTP Basic の認証情報（ユーザ {who:?}）を平文で送った", e.dport),
+            )
+            .src(src)
+            .dst(dst)
+            .port(e.dport)
+            .user(&who);
+            self.fire(hit, out);
+        }
         if is_request && self.on(C::HttpSuspiciousUa) {
             let tool = match ua.map(str::trim) {
                 None | Some("") => Some("empty"),
                 Some(u) => {
                     let l = u.to_ascii_lowercase();
-                    TOOL_UAS.iter().find(|(n, _)| l.contains(n)).map(|(_, d)| *d)
+                    TOOL_UAS
+                        .iter()
+                        .find(|(n, _)| l.contains(n))
+                        .map(|(_, d)| *d)
                 }
             };
             if let Some(tool) = tool {
                 let shown: String = ua.unwrap_or("").chars().take(120).collect();
                 let (msg, msg_ja) = if tool == "empty" {
                     (
-                        format!("{src} sent HTTP requests to {host_txt} ({dst}) without a User-Agent"),
-                        format!("{src} がUser-Agentなしで {host_txt}（{dst}）へHTTPリクエストを送った"),
+                        format!(
+                            "{src} sent HTTP requests to {host_txt} ({dst}) without a User-Agent"
+                        ),
+                        format!(
+                            "{src} がUser-Agentなしで {host_txt}（{dst}）へHTTPリクエストを送った"
+                        ),
                     )
                 } else {
                     (
@@ -571,7 +697,13 @@ impl Engine {
                 .get_i64("http.response.status_code")
                 .is_none_or(|c| (200..300).contains(&c));
             let magic = s(ev, "mamori.http.magic").map(str::to_ascii_lowercase);
-            let mime = s(ev, "http.response.mime_type").map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            let mime = s(ev, "http.response.mime_type").map(|m| {
+                m.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
             let fname = s(ev, "file.name").unwrap_or("");
             let ext_of = |p: &str| -> Option<String> {
                 let last = p.rsplit('/').next().unwrap_or(p);
@@ -585,11 +717,15 @@ impl Engine {
                 Some(format!("type {m}"))
             } else if let Some(x) = ext_of(fname).or_else(|| ext_of(path)) {
                 // The extension alone is weaker: do not count HTML answers (error pages).
-                (mime.as_deref() != Some("text/html") && magic.is_none()).then(|| format!(".{x} file"))
+                (mime.as_deref() != Some("text/html") && magic.is_none())
+                    .then(|| format!(".{x} file"))
             } else {
                 None
             };
-            if let (Some(why), true) = (why, status_ok && (is_request || magic.is_some() || mime.is_some())) {
+            if let (Some(why), true) = (
+                why,
+                status_ok && (is_request || magic.is_some() || mime.is_some()),
+            ) {
                 let hit = Hit::new(
                     C::HttpBinaryDownload,
                     t,
@@ -606,7 +742,11 @@ impl Engine {
         }
         if self.on(C::HttpWebAttack) {
             let found = web_attack(url).map(|(c, n)| (c, n, "URL")).or_else(|| {
-                ua.and_then(|u| web_attack(u).filter(|(c, _)| *c == "Log4Shell").map(|(c, n)| (c, n, "User-Agent")))
+                ua.and_then(|u| {
+                    web_attack(u)
+                        .filter(|(c, _)| *c == "Log4Shell")
+                        .map(|(c, n)| (c, n, "User-Agent"))
+                })
             });
             if let Some((cat, needle, place)) = found {
                 let hit = Hit::new(
@@ -651,7 +791,12 @@ impl Engine {
                     let p = p.trim();
                     !p.is_empty() && !is_ip_literal(p) && p != "unknown"
                 });
-                bad.then(|| format!("X-Forwarded-For {:?} that is not a list of addresses", x.chars().take(80).collect::<String>()))
+                bad.then(|| {
+                    format!(
+                        "X-Forwarded-For {:?} that is not a list of addresses",
+                        x.chars().take(80).collect::<String>()
+                    )
+                })
             } else {
                 None
             };
@@ -659,7 +804,10 @@ impl Engine {
                 let hit = Hit::new(
                     C::HttpSuspiciousHeader,
                     t,
-                    format!("{src}>{dst}:{}", reason.split_whitespace().nth(1).unwrap_or("")),
+                    format!(
+                        "{src}>{dst}:{}",
+                        reason.split_whitespace().nth(1).unwrap_or("")
+                    ),
                     format!("{src} sent {reason} to {host_txt} ({dst})"),
                     format!("{src} が {host_txt}（{dst}）へ不審なヘッダ（{reason}）を送った"),
                 )
@@ -683,13 +831,16 @@ impl Engine {
         let cred = match ds.as_str() {
             "ftp" if user.is_some() => Some("FTP USER/PASS"),
             "telnet" if user.is_some() => Some("Telnet login"),
-            "smtp" | "imap" | "pop3" if flag(ev, "mamori.mail.cleartext_auth") => Some(match ds.as_str() {
-                "smtp" => "SMTP AUTH",
-                "imap" => "IMAP LOGIN",
-                _ => "POP3 USER/PASS",
-            }),
+            "smtp" | "imap" | "pop3" if flag(ev, "mamori.mail.cleartext_auth") => {
+                Some(match ds.as_str() {
+                    "smtp" => "SMTP AUTH",
+                    "imap" => "IMAP LOGIN",
+                    _ => "POP3 USER/PASS",
+                })
+            }
             "ldap"
-                if s(ev, "mamori.ldap.bind_type").is_some_and(|b| b.eq_ignore_ascii_case("simple"))
+                if s(ev, "mamori.ldap.bind_type")
+                    .is_some_and(|b| b.eq_ignore_ascii_case("simple"))
                     && s(ev, "mamori.ldap.bind_dn").is_some_and(|d| !d.is_empty()) =>
             {
                 Some("LDAP simple bind")
@@ -698,8 +849,13 @@ impl Engine {
         };
         if let Some(what) = cred {
             if self.on(C::CleartextCredentials) {
-                let mech = s(ev, "mamori.mail.auth_mechanism").map(|m| format!(" {m}")).unwrap_or_default();
-                let who = user.clone().or_else(|| s(ev, "mamori.ldap.bind_dn").map(str::to_owned)).unwrap_or_else(|| "?".into());
+                let mech = s(ev, "mamori.mail.auth_mechanism")
+                    .map(|m| format!(" {m}"))
+                    .unwrap_or_default();
+                let who = user
+                    .clone()
+                    .or_else(|| s(ev, "mamori.ldap.bind_dn").map(str::to_owned))
+                    .unwrap_or_else(|| "?".into());
                 let hit = Hit::new(
                     C::CleartextCredentials,
                     t,
@@ -714,23 +870,25 @@ impl Engine {
                 self.fire(hit, out);
             }
         }
-        if ds == "http" {
-            return;
-        }
         // Insecure protocol versions.
         let insecure = match ds.as_str() {
             "smb" => {
                 let v1 = ev.get_i64("mamori.smb.version") == Some(1)
                     || s(ev, "mamori.smb.version") == Some("1")
-                    || s(ev, "mamori.smb.dialect").is_some_and(|d| d.contains("NT LM 0.12") || d.eq_ignore_ascii_case("smb1"));
+                    || s(ev, "mamori.smb.dialect").is_some_and(|d| {
+                        d.contains("NT LM 0.12") || d.eq_ignore_ascii_case("smb1")
+                    });
                 v1.then(|| ("SMBv1".to_owned(), None))
             }
-            "ldap" if s(ev, "mamori.ldap.bind_type").is_some_and(|b| b.eq_ignore_ascii_case("simple")) => {
+            "ldap"
+                if s(ev, "mamori.ldap.bind_type")
+                    .is_some_and(|b| b.eq_ignore_ascii_case("simple")) =>
+            {
                 Some(("LDAP simple bind".to_owned(), None))
             }
             "snmp" => {
                 let v = match ev.fields.get("mamori.snmp.version") {
-                    Some(Value::Int(0 | 1 | 2)) => Some("SNMPv1/v2c"),
+                    Some(Value::Int(0..=2)) => Some("SNMPv1/v2c"),
                     Some(Value::Str(s)) => match s.to_ascii_lowercase().trim_start_matches('v') {
                         "1" => Some("SNMPv1"),
                         "2" | "2c" => Some("SNMPv2c"),
@@ -739,7 +897,8 @@ impl Engine {
                     _ => None,
                 };
                 v.map(|v| {
-                    let community = s(ev, "mamori.snmp.community").map(|c| format!("community {:?}", c.chars().take(32).collect::<String>()));
+                    let community = s(ev, "mamori.snmp.community")
+                        .map(|c| format!("community {:?}", c.chars().take(32).collect::<String>()));
                     (v.to_owned(), community)
                 })
             }

@@ -56,7 +56,9 @@ impl Engine {
         let Some(raw_name) = s(ev, "dns.question.name") else {
             return;
         };
-        let cut = raw_name.get(..raw_name.len().min(MAX_NAME_LEN)).unwrap_or("");
+        let cut = raw_name
+            .get(..raw_name.len().min(MAX_NAME_LEN))
+            .unwrap_or("");
         let name_l = lower(cut.trim_end_matches('.'));
         let name: &str = &name_l;
         let qt = qtype(ev);
@@ -70,7 +72,9 @@ impl Engine {
                     t,
                     format!("{src}>{ind}"),
                     format!("{src} looked up {name}, listed as {ind} in {lbl}"),
-                    format!("{src} が {lbl} に {ind} として掲載されたドメイン {name} を問い合わせた"),
+                    format!(
+                        "{src} が {lbl} に {ind} として掲載されたドメイン {name} を問い合わせた"
+                    ),
                 )
                 .src(src)
                 .domain(name)
@@ -107,7 +111,7 @@ impl Engine {
             if matches!(q, "TXT" | "NULL") && self.on(C::DnsTxtVolume) {
                 let min = self.th(C::DnsTxtVolume, "min_queries") as u64;
                 let reg = registered_domain(name).to_owned();
-                if let Some(tl) = self.tally(C::DnsTxtVolume, Key::one(src), t) {
+                if let Some(mut tl) = self.tally(C::DnsTxtVolume, Key::one(src), t) {
                     tl.total += 1;
                     tl.add_distinct(text_digest(&reg));
                     if tl.total >= min.max(1) {
@@ -130,7 +134,7 @@ impl Engine {
         }
         if rc.as_deref() == Some("NXDOMAIN") && self.on(C::NxdomainFlood) {
             let min = self.th(C::NxdomainFlood, "min_nxdomain") as u64;
-            if let Some(tl) = self.tally(C::NxdomainFlood, Key::one(src), t) {
+            if let Some(mut tl) = self.tally(C::NxdomainFlood, Key::one(src), t) {
                 tl.total += 1;
                 tl.add_distinct(text_digest(name));
                 if tl.total >= min.max(1) {
@@ -159,11 +163,11 @@ impl Engine {
             let min_unique = self.th(C::DnsTunnel, "min_unique_subdomains") as u64;
             let min_long = self.th(C::DnsTunnel, "min_long_queries") as u64;
             let subpart = name.get(..name.len() - reg.len()).unwrap_or("");
-            let suspicious = subpart.split('.').any(|l| {
-                l.len() >= long_label.max(1) || (l.len() >= 16 && entropy(l) >= ent_bits)
-            });
+            let suspicious = subpart
+                .split('.')
+                .any(|l| l.len() >= long_label.max(1) || (l.len() >= 16 && entropy(l) >= ent_bits));
             let reg_owned = reg.to_owned();
-            if let Some(tl) = self.tally(C::DnsTunnel, Key::one(src).with_s(&reg_owned), t) {
+            if let Some(mut tl) = self.tally(C::DnsTunnel, Key::one(src).with_s(&reg_owned), t) {
                 tl.total += 1;
                 tl.failed += u64::from(suspicious);
                 tl.add_distinct(text_digest(name));
@@ -192,7 +196,7 @@ impl Engine {
             let score = dga_score(label);
             if score >= min_score.max(1) {
                 let min = self.th(C::Dga, "min_names") as u64;
-                if let Some(tl) = self.tally(C::Dga, Key::one(src), t) {
+                if let Some(mut tl) = self.tally(C::Dga, Key::one(src), t) {
                     tl.total += 1;
                     tl.add_distinct(text_digest(reg));
                     if rc.as_deref() == Some("NXDOMAIN") {
@@ -231,7 +235,7 @@ impl Engine {
             "DISCOVER" | "REQUEST" => {
                 if self.on(C::DhcpStorm) {
                     let min = self.th(C::DhcpStorm, "min_requests") as u64;
-                    if let Some(tl) = self.tally(C::DhcpStorm, Key::global(), t) {
+                    if let Some(mut tl) = self.tally(C::DhcpStorm, Key::global(), t) {
                         tl.total += 1;
                         if tl.total >= min.max(1) {
                             let (n, secs) = (tl.total, tl.secs());
@@ -253,7 +257,7 @@ impl Engine {
                     if self.on(C::DhcpStarvation) {
                         let min = self.th(C::DhcpStarvation, "min_macs") as u64;
                         let d = text_digest(&mac.to_ascii_lowercase());
-                        if let Some(tl) = self.tally(C::DhcpStarvation, Key::global(), t) {
+                        if let Some(mut tl) = self.tally(C::DhcpStarvation, Key::global(), t) {
                             tl.total += 1;
                             tl.add_distinct(d);
                             if tl.distinct() >= min.max(1) {
@@ -288,7 +292,10 @@ impl Engine {
                             C::UnexpectedDhcp,
                             t,
                             server.to_string(),
-                            format!("DHCP server {server}, not in the allowed list, sent {mt}{}", mac.map(|m| format!(" to {m}")).unwrap_or_default()),
+                            format!(
+                                "DHCP server {server}, not in the allowed list, sent {mt}{}",
+                                mac.map(|m| format!(" to {m}")).unwrap_or_default()
+                            ),
                             format!("許可一覧にないDHCPサーバ {server} が {mt} を送った"),
                         )
                         .src(server);

@@ -4,12 +4,14 @@
 
 use std::net::IpAddr;
 
-use mamori_core::{Alert, Duration, Event, Severity, Timestamp};
+use mamori_core::{Alert, Duration, Event, Severity, Timestamp, Value};
 
 use crate::catalogue::CheckId as C;
-use crate::engine::{flag, ip_digest, s, time, u, Engine, Hit, Key};
+use crate::engine::{ip_digest, Engine, Hit, Key};
 
-use super::{BEACON_HISTORY, CONTINUATION_GAP_SECS, MAX_BEACON_PAIRS, MAX_LEARNED_PAIRS, MAX_LONG_LIVED};
+use super::{
+    BEACON_HISTORY, CONTINUATION_GAP_SECS, MAX_BEACON_PAIRS, MAX_LEARNED_PAIRS, MAX_LONG_LIVED,
+};
 
 /// TCP flags of the client side.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,8 +28,7 @@ pub(crate) struct Flags {
 /// Client-side flags from `mamori.flow.source_tcp_flags`, else `mamori.flow.tcp_flags`
 /// (when that holds both sides as `client/server`, `client|server` or `client,server`,
 /// the first part is taken; `client:` prefixes are ignored).
-fn client_flags(ev: &Event) -> Flags {
-    let raw = s(ev, "mamori.flow.source_tcp_flags").or_else(|| s(ev, "mamori.flow.tcp_flags"));
+fn parse_flags(raw: Option<&str>) -> Flags {
     let Some(raw) = raw else {
         return Flags::default();
     };
@@ -51,6 +52,32 @@ fn client_flags(ev: &Event) -> Flags {
     f
 }
 
+fn value_flag(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Int(i) => *i != 0,
+        Value::Str(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+fn value_time(v: &Value) -> Option<Timestamp> {
+    match v {
+        Value::Time(t) => Some(*t),
+        Value::Str(s) => Timestamp::parse_rfc3339(s).ok(),
+        Value::Int(i) => Some(Timestamp::from_unix_nanos(*i)),
+        _ => None,
+    }
+}
+
+fn value_u64(v: &Value) -> Option<u64> {
+    v.as_i64().and_then(|i| u64::try_from(i).ok())
+}
+
+fn value_port(v: &Value) -> u16 {
+    v.as_i64().and_then(|i| u16::try_from(i).ok()).unwrap_or(0)
+}
+
 /// The fields of one flow record the checks use.
 pub(crate) struct FlowView<'a> {
     pub(crate) t: Timestamp,
@@ -70,6 +97,12 @@ pub(crate) struct FlowView<'a> {
     pub(crate) dpay: Option<u64>,
     pub(crate) start: Timestamp,
     pub(crate) end: Timestamp,
+    pub(crate) flags: Flags,
+    pub(crate) icmp_error: Option<&'a str>,
+    pub(crate) icmp_type: Option<i64>,
+    pub(crate) nonstandard: bool,
+    pub(crate) tor_like: bool,
+    pub(crate) continuing: bool,
 }
 
 impl FlowView<'_> {
@@ -154,50 +187,91 @@ fn admin_service(f: &FlowView<'_>) -> Option<&'static str> {
 
 impl Engine {
     pub(crate) fn flow_checks(&mut self, ev: &Event, out: &mut Vec<Alert>) {
-        let (Some(src), Some(dst)) = (ev.get_ip("source.ip"), ev.get_ip("destination.ip")) else {
+        // One pass over the fields (a flow record has ~25) instead of a lookup per field.
+        let t = ev.timestamp;
+        let (mut src, mut dst) = (None, None);
+        let (mut src_flags, mut any_flags) = (None, None);
+        let (mut start, mut end) = (None, None);
+        let mut f = FlowView {
+            t,
+            src: IpAddr::from([0, 0, 0, 0]),
+            dst: IpAddr::from([0, 0, 0, 0]),
+            sport: 0,
+            dport: 0,
+            transport: "",
+            proto: "",
+            dir: "",
+            state: "",
+            sbytes: 0,
+            dbytes: 0,
+            spkts: 0,
+            dpkts: 0,
+            spay: None,
+            dpay: None,
+            start: t,
+            end: t,
+            flags: Flags::default(),
+            icmp_error: None,
+            icmp_type: None,
+            nonstandard: false,
+            tor_like: false,
+            continuing: false,
+        };
+        for (k, v) in &ev.fields {
+            match k.as_ref() {
+                "source.ip" => src = v.as_ip(),
+                "destination.ip" => dst = v.as_ip(),
+                "source.port" => f.sport = value_port(v),
+                "destination.port" => f.dport = value_port(v),
+                "network.transport" => f.transport = v.as_str().unwrap_or(""),
+                "network.protocol" => f.proto = v.as_str().unwrap_or(""),
+                "network.direction" => f.dir = v.as_str().unwrap_or(""),
+                "mamori.flow.state" => f.state = v.as_str().unwrap_or(""),
+                "source.bytes" => f.sbytes = value_u64(v).unwrap_or(0),
+                "destination.bytes" => f.dbytes = value_u64(v).unwrap_or(0),
+                "source.packets" => f.spkts = value_u64(v).unwrap_or(0),
+                "destination.packets" => f.dpkts = value_u64(v).unwrap_or(0),
+                "mamori.flow.source_payload_bytes" => f.spay = value_u64(v),
+                "mamori.flow.destination_payload_bytes" => f.dpay = value_u64(v),
+                "event.start" => start = value_time(v),
+                "event.end" => end = value_time(v),
+                "mamori.flow.source_tcp_flags" => src_flags = v.as_str(),
+                "mamori.flow.tcp_flags" => any_flags = v.as_str(),
+                "mamori.flow.icmp_error" => f.icmp_error = Some(v.as_str().unwrap_or("")),
+                "mamori.icmp.type" => f.icmp_type = v.as_i64(),
+                "mamori.flow.nonstandard_port" => f.nonstandard = value_flag(v),
+                "mamori.tls.tor_like" => f.tor_like = value_flag(v),
+                "mamori.flow.continuing" => f.continuing |= value_flag(v),
+                "event.reason" => f.continuing |= v.as_str() == Some("active_timeout"),
+                _ => {}
+            }
+        }
+        let (Some(src), Some(dst)) = (src, dst) else {
             self.stats.incr("flow_missing_addresses");
             return;
         };
-        let port = |k: &str| u(ev, k).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
-        let t = ev.timestamp;
-        let start = time(ev, "event.start").unwrap_or(t);
-        let end = time(ev, "event.end").unwrap_or(t);
-        let f = FlowView {
-            t,
-            src,
-            dst,
-            sport: port("source.port"),
-            dport: port("destination.port"),
-            transport: s(ev, "network.transport").unwrap_or(""),
-            proto: s(ev, "network.protocol").unwrap_or(""),
-            dir: s(ev, "network.direction").unwrap_or(""),
-            state: s(ev, "mamori.flow.state").unwrap_or(""),
-            sbytes: u(ev, "source.bytes").unwrap_or(0),
-            dbytes: u(ev, "destination.bytes").unwrap_or(0),
-            spkts: u(ev, "source.packets").unwrap_or(0),
-            dpkts: u(ev, "destination.packets").unwrap_or(0),
-            spay: u(ev, "mamori.flow.source_payload_bytes"),
-            dpay: u(ev, "mamori.flow.destination_payload_bytes"),
-            start,
-            end,
-        };
-        let flags = client_flags(ev);
-        self.scan_checks(ev, &f, flags, out);
+        f.src = src;
+        f.dst = dst;
+        f.start = start.unwrap_or(t);
+        f.end = end.unwrap_or(t);
+        f.flags = parse_flags(src_flags.or(any_flags));
+        self.scan_checks(&f, out);
         self.flood_checks(&f, out);
         self.probe_checks(&f, out);
-        self.c2_checks(ev, &f, out);
+        self.c2_checks(&f, out);
         self.lateral_checks(&f, out);
-        self.service_checks(ev, &f, out);
+        self.service_checks(&f, out);
         self.intel_flow(&f, out);
     }
 
-    fn scan_checks(&mut self, ev: &Event, f: &FlowView<'_>, flags: Flags, out: &mut Vec<Alert>) {
+    fn scan_checks(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
+        let flags = f.flags;
         let t = f.t;
         if f.tcp() && self.on(C::PortScan) {
             let min_ports = self.th(C::PortScan, "min_ports") as u64;
             let min_pct = self.th(C::PortScan, "min_failed_pct") as u64;
             let failed = f.failed();
-            if let Some(tl) = self.tally(C::PortScan, Key::two(f.src, f.dst), t) {
+            if let Some(mut tl) = self.tally_if(C::PortScan, Key::two(f.src, f.dst), t, failed) {
                 tl.total += 1;
                 tl.failed += u64::from(failed);
                 tl.add_distinct(u64::from(f.dport));
@@ -226,10 +300,11 @@ impl Engine {
             let failed = if f.tcp() {
                 f.failed()
             } else {
-                f.dpkts == 0 || ev.fields.contains_key("mamori.flow.icmp_error")
+                f.dpkts == 0 || f.icmp_error.is_some()
             };
             let n = u32::from(f.dport) | if f.tcp() { 0 } else { 1 << 16 };
-            if let Some(tl) = self.tally(C::HostSweep, Key::one(f.src).with_n(n), t) {
+            if let Some(mut tl) = self.tally_if(C::HostSweep, Key::one(f.src).with_n(n), t, failed)
+            {
                 tl.total += 1;
                 tl.failed += u64::from(failed);
                 tl.add_distinct(ip_digest(f.dst));
@@ -259,11 +334,25 @@ impl Engine {
                 Some(("SYN", "min_syn", 0))
             } else if !flags.syn && !flags.ack && flags.fin && flags.psh && flags.urg {
                 Some(("Xmas", "min_stealth", 1))
-            } else if !flags.syn && !flags.ack && !flags.fin && !flags.rst && !flags.psh && !flags.urg && f.spkts > 0 {
+            } else if !flags.syn
+                && !flags.ack
+                && !flags.fin
+                && !flags.rst
+                && !flags.psh
+                && !flags.urg
+                && f.spkts > 0
+            {
                 Some(("NULL", "min_stealth", 2))
             } else if !flags.syn && !flags.ack && flags.fin && !flags.rst {
                 Some(("FIN", "min_stealth", 3))
-            } else if flags.ack && !flags.syn && !flags.fin && !flags.psh && no_data && f.spkts <= 2 && f.dpay.unwrap_or(0) == 0 {
+            } else if flags.ack
+                && !flags.syn
+                && !flags.fin
+                && !flags.psh
+                && no_data
+                && f.spkts <= 2
+                && f.dpay.unwrap_or(0) == 0
+            {
                 Some(("ACK", "min_ack", 4))
             } else {
                 None
@@ -271,7 +360,7 @@ impl Engine {
             if let Some((kind, th, n)) = kind {
                 let min = self.th(C::FlagScan, th) as u64;
                 let target = ip_digest(f.dst) ^ (u64::from(f.dport) << 48);
-                if let Some(tl) = self.tally(C::FlagScan, Key::one(f.src).with_n(n), t) {
+                if let Some(mut tl) = self.tally(C::FlagScan, Key::one(f.src).with_n(n), t) {
                     tl.total += 1;
                     tl.add_distinct(target);
                     if tl.distinct() >= min.max(1) {
@@ -294,14 +383,14 @@ impl Engine {
             }
         }
         if f.udp() && self.on(C::UdpScan) {
-            let unreachable = s(ev, "mamori.flow.icmp_error").is_some_and(|e| {
+            let unreachable = f.icmp_error.is_some_and(|e| {
                 let e = e.to_ascii_lowercase();
                 e.contains("port") && e.contains("unreach")
             });
             if unreachable {
                 let min = self.th(C::UdpScan, "min_ports") as u64;
                 let target = ip_digest(f.dst) ^ (u64::from(f.dport) << 48);
-                if let Some(tl) = self.tally(C::UdpScan, Key::one(f.src), t) {
+                if let Some(mut tl) = self.tally(C::UdpScan, Key::one(f.src), t) {
                     tl.total += 1;
                     tl.add_distinct(target);
                     if tl.distinct() >= min.max(1) {
@@ -323,14 +412,14 @@ impl Engine {
             }
         }
         if f.icmp() && self.on(C::IcmpSweep) {
-            let ty = ev.get_i64("mamori.icmp.type");
+            let ty = f.icmp_type;
             let echo = match ty {
                 Some(ty) => ty == 8 || ty == 128,
                 None => true,
             };
             if echo && !is_broadcast_or_multicast(f.dst) {
                 let min = self.th(C::IcmpSweep, "min_hosts") as u64;
-                if let Some(tl) = self.tally(C::IcmpSweep, Key::one(f.src), t) {
+                if let Some(mut tl) = self.tally(C::IcmpSweep, Key::one(f.src), t) {
                     tl.total += 1;
                     tl.failed += u64::from(f.dpkts == 0);
                     tl.add_distinct(ip_digest(f.dst));
@@ -356,12 +445,18 @@ impl Engine {
             let min = self.th(C::UnansweredScan, "min_flows") as u64;
             let min_pct = self.th(C::UnansweredScan, "min_failed_pct") as u64;
             let failed = f.failed();
-            if let Some(tl) = self.tally(C::UnansweredScan, Key::one(f.src), t) {
+            if let Some(mut tl) = self.tally_if(C::UnansweredScan, Key::one(f.src), t, failed) {
                 tl.total += 1;
                 tl.failed += u64::from(failed);
                 tl.add_distinct(ip_digest(f.dst) ^ (u64::from(f.dport) << 48));
                 if tl.failed >= min.max(1) && tl.failed_pct() >= min_pct {
-                    let (n, total, secs, pct, targets) = (tl.failed, tl.total, tl.secs(), tl.failed_pct(), tl.distinct_text());
+                    let (n, total, secs, pct, targets) = (
+                        tl.failed,
+                        tl.total,
+                        tl.secs(),
+                        tl.failed_pct(),
+                        tl.distinct_text(),
+                    );
                     let w = self.window(C::UnansweredScan);
                     let hit = Hit::new(
                         C::UnansweredScan,
@@ -379,7 +474,7 @@ impl Engine {
         }
         if f.tcp() && f.state == "rejected" && self.on(C::ConnRefused) {
             let min = self.th(C::ConnRefused, "min_refused") as u64;
-            if let Some(tl) = self.tally(C::ConnRefused, Key::two(f.src, f.dst), t) {
+            if let Some(mut tl) = self.tally(C::ConnRefused, Key::two(f.src, f.dst), t) {
                 tl.total += 1;
                 tl.add_distinct(u64::from(f.dport));
                 if tl.total >= min.max(1) {
@@ -403,49 +498,91 @@ impl Engine {
     }
 
     fn flood_checks(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
-        let t = f.t;
-        if f.tcp() && matches!(f.state, "half_open" | "no_reply" | "rejected") && f.spay.unwrap_or(0) == 0 && self.on(C::SynFlood) {
-            self.role_count(C::SynFlood, f, 1, "half-open TCP connections", "件のハーフオープンTCP接続", out);
+        if f.tcp()
+            && matches!(f.state, "half_open" | "no_reply" | "rejected")
+            && f.spay.unwrap_or(0) == 0
+            && self.on(C::SynFlood)
+        {
+            self.role_count(
+                C::SynFlood,
+                f,
+                1,
+                "half-open TCP connections",
+                "件のハーフオープンTCP接続",
+                out,
+            );
         }
         if self.on(C::FlowFlood) {
-            let _ = t;
             self.role_count(C::FlowFlood, f, 1, "flows", "件のフロー", out);
         }
         if f.icmp() && self.on(C::IcmpFlood) {
-            self.role_count(C::IcmpFlood, f, f.spkts.max(1), "ICMP packets", "個のICMPパケット", out);
+            self.role_count(
+                C::IcmpFlood,
+                f,
+                f.spkts.max(1),
+                "ICMP packets",
+                "個のICMPパケット",
+                out,
+            );
         }
     }
 
     /// Count `amount` for the source (attacker) and the destination (victim).
-    fn role_count(&mut self, id: C, f: &FlowView<'_>, amount: u64, what: &str, what_ja: &str, out: &mut Vec<Alert>) {
+    fn role_count(
+        &mut self,
+        id: C,
+        f: &FlowView<'_>,
+        amount: u64,
+        what: &str,
+        what_ja: &str,
+        out: &mut Vec<Alert>,
+    ) {
         let w = self.window(id);
         let secs = w.as_nanos() / 1_000_000_000;
-        for (role, ip, peer, th) in [("attacker", f.src, f.dst, "attacker_min"), ("victim", f.dst, f.src, "victim_min")] {
+        for (role, ip, peer, th) in [
+            ("attacker", f.src, f.dst, "attacker_min"),
+            ("victim", f.dst, f.src, "victim_min"),
+        ] {
             let min = self.th(id, th) as u64;
             let n = u32::from(role == "victim");
-            let Some(tl) = self.tally(id, Key::one(ip).with_n(n), f.t) else {
+            // Outbound floods are the attacker side's business; victims are counted for
+            // traffic that enters or stays inside (keeps state off the Internet's hosts).
+            if role == "victim" && f.dir == "outbound" {
+                continue;
+            }
+            let Some(mut tl) = self.tally(id, Key::one(ip).with_n(n), f.t) else {
                 continue;
             };
             tl.sum = tl.sum.saturating_add(amount);
-            tl.add_distinct(ip_digest(peer));
+            // Peers are only remembered once half the threshold is reached (keeps the
+            // per-flow cost of ordinary hosts to one counter update).
+            if tl.sum.saturating_mul(2) >= min {
+                tl.add_distinct(ip_digest(peer));
+            }
             if tl.sum >= min.max(1) {
                 let (sum, peers) = (tl.sum, tl.distinct_text());
                 let (msg, msg_ja) = if role == "attacker" {
                     (
-                        format!("{ip} sent {sum} {what} to {peers} hosts within {secs} s"),
-                        format!("{ip} が {secs} 秒以内に {peers} 台のホストへ {sum} {what_ja}を送った"),
+                        format!("{ip} sent {sum} {what} within {secs} s ({peers} hosts seen after half the threshold)"),
+                        format!(
+                            "{ip} が {secs} 秒以内に {peers} 台のホストへ {sum} {what_ja}を送った"
+                        ),
                     )
                 } else {
                     (
-                        format!("{ip} received {sum} {what} from {peers} hosts within {secs} s"),
-                        format!("{ip} が {secs} 秒以内に {peers} 台のホストから {sum} {what_ja}を受けた"),
+                        format!("{ip} received {sum} {what} within {secs} s ({peers} hosts seen after half the threshold)"),
+                        format!("{ip} が {secs} 秒以内に {sum} {what_ja}を受けた（閾値の半分以降の相手 {peers} 台）"),
                     )
                 };
                 let hit = Hit::new(id, f.t, format!("{role}:{ip}"), msg, msg_ja)
                     .field("mamori.flood.role", role)
                     .field("mamori.flood.count", sum)
                     .hold(w);
-                let hit = if role == "attacker" { hit.src(ip) } else { hit.dst(ip) };
+                let hit = if role == "attacker" {
+                    hit.src(ip)
+                } else {
+                    hit.dst(ip)
+                };
                 self.fire(hit, out);
             }
         }
@@ -453,9 +590,18 @@ impl Engine {
 
     fn probe_checks(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
         let t = f.t;
-        if f.tcp() && matches!(f.state, "established" | "closed") && f.spay == Some(0) && f.dpay == Some(0) && self.on(C::TcpNoData) {
+        if f.tcp()
+            && matches!(f.state, "established" | "closed")
+            && f.spay == Some(0)
+            && f.dpay == Some(0)
+            && self.on(C::TcpNoData)
+        {
             let min = self.th(C::TcpNoData, "min_flows") as u64;
-            if let Some(tl) = self.tally(C::TcpNoData, Key::two(f.src, f.dst).with_n(u32::from(f.dport)), t) {
+            if let Some(mut tl) = self.tally(
+                C::TcpNoData,
+                Key::two(f.src, f.dst).with_n(u32::from(f.dport)),
+                t,
+            ) {
                 tl.total += 1;
                 if tl.total >= min.max(1) {
                     let (n, secs) = (tl.total, tl.secs());
@@ -484,7 +630,8 @@ impl Engine {
         {
             let min = self.th(C::Unidirectional, "min_flows") as u64;
             let n = u32::from(f.dport) | if f.tcp() { 0 } else { 1 << 16 };
-            if let Some(tl) = self.tally(C::Unidirectional, Key::two(f.src, f.dst).with_n(n), t) {
+            if let Some(mut tl) = self.tally(C::Unidirectional, Key::two(f.src, f.dst).with_n(n), t)
+            {
                 tl.total += 1;
                 if tl.total >= min.max(1) {
                     let (cnt, secs) = (tl.total, tl.secs());
@@ -507,19 +654,19 @@ impl Engine {
         }
     }
 
-    fn c2_checks(&mut self, ev: &Event, f: &FlowView<'_>, out: &mut Vec<Alert>) {
+    fn c2_checks(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
         let t = f.t;
         if (f.tcp() || f.udp())
             && !PERIODIC_OK_PORTS.contains(&f.dport)
             && !PERIODIC_OK_PROTOS.contains(&f.proto)
-            && f.state != "rejected"
+            && f.answered()
             && self.on(C::Beaconing)
         {
             self.beacon(f, out);
         }
         if f.dir == "outbound" && f.sbytes > 0 && self.on(C::DataExfil) {
             let min = self.th(C::DataExfil, "min_bytes") as u64;
-            if let Some(tl) = self.tally(C::DataExfil, Key::one(f.src), t) {
+            if let Some(mut tl) = self.tally(C::DataExfil, Key::one(f.src), t) {
                 tl.sum = tl.sum.saturating_add(f.sbytes);
                 tl.add_distinct(ip_digest(f.dst));
                 if tl.sum >= min.max(1) {
@@ -530,8 +677,14 @@ impl Engine {
                         C::DataExfil,
                         t,
                         f.src.to_string(),
-                        format!("{} sent {mb:.1} MB to {peers} external hosts in {secs} s", f.src),
-                        format!("{} が {secs} 秒間に外部の {peers} 台のホストへ {mb:.1} MB を送信した", f.src),
+                        format!(
+                            "{} sent {mb:.1} MB to {peers} external hosts in {secs} s",
+                            f.src
+                        ),
+                        format!(
+                            "{} が {secs} 秒間に外部の {peers} 台のホストへ {mb:.1} MB を送信した",
+                            f.src
+                        ),
                     )
                     .src(f.src)
                     .field("mamori.exfil.bytes", sum)
@@ -541,17 +694,27 @@ impl Engine {
             }
         }
         if (f.tcp() || f.udp()) && self.on(C::LongLived) {
-            self.long_lived(ev, f, out);
+            self.long_lived(f, out);
         }
-        if flag(ev, "mamori.flow.nonstandard_port") && f.answered() && self.on(C::NonStandardPort) {
-            let proto = if f.proto.is_empty() { "unknown" } else { f.proto };
+        if f.nonstandard && f.answered() && self.on(C::NonStandardPort) {
+            let proto = if f.proto.is_empty() {
+                "unknown"
+            } else {
+                f.proto
+            };
             let pl = proto_label(f.transport);
             let hit = Hit::new(
                 C::NonStandardPort,
                 t,
                 format!("{}:{}/{}:{proto}", f.dst, f.dport, pl),
-                format!("{} talked {proto} to {} on non-standard port {pl}/{}", f.src, f.dst, f.dport),
-                format!("{} が {} の非標準ポート {pl}/{} で {proto} を使った", f.src, f.dst, f.dport),
+                format!(
+                    "{} talked {proto} to {} on non-standard port {pl}/{}",
+                    f.src, f.dst, f.dport
+                ),
+                format!(
+                    "{} が {} の非標準ポート {pl}/{} で {proto} を使った",
+                    f.src, f.dst, f.dport
+                ),
             )
             .src(f.src)
             .dst(f.dst)
@@ -562,7 +725,10 @@ impl Engine {
         if f.icmp() && self.on(C::IcmpPayload) {
             let min_avg = self.th(C::IcmpPayload, "min_avg_bytes");
             let min_pk = self.th(C::IcmpPayload, "min_packets") as u64;
-            for (pk, by, who, peer) in [(f.spkts, f.sbytes, f.src, f.dst), (f.dpkts, f.dbytes, f.dst, f.src)] {
+            for (pk, by, who, peer) in [
+                (f.spkts, f.sbytes, f.src, f.dst),
+                (f.dpkts, f.dbytes, f.dst, f.src),
+            ] {
                 if pk >= min_pk.max(1) {
                     let avg = by as f64 / pk as f64;
                     if avg >= min_avg {
@@ -581,7 +747,7 @@ impl Engine {
                 }
             }
         }
-        if (f.proto == "tor" || flag(ev, "mamori.tls.tor_like")) && self.on(C::Tor) {
+        if (f.proto == "tor" || f.tor_like) && self.on(C::Tor) {
             let hit = Hit::new(
                 C::Tor,
                 t,
@@ -597,7 +763,8 @@ impl Engine {
     }
 
     fn beacon(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
-        let key = Key::two(f.src, f.dst).with_n(u32::from(f.dport) | if f.tcp() { 0 } else { 1 << 16 });
+        let key =
+            Key::two(f.src, f.dst).with_n(u32::from(f.dport) | if f.tcp() { 0 } else { 1 << 16 });
         let min_reps = (self.th(C::Beaconing, "min_repetitions") as usize).clamp(3, BEACON_HISTORY);
         let max_jitter = self.th(C::Beaconing, "max_jitter_pct") / 100.0;
         let min_iv = self.th(C::Beaconing, "min_interval_secs");
@@ -606,7 +773,17 @@ impl Engine {
             self.stats.incr("beacon_state_full");
             return;
         }
-        let hist = self.state.beacons.entry(key).or_default();
+        let b = self.state.beacons.entry(key).or_default();
+        b.last = b.last.max(f.start);
+        match b.first {
+            None => {
+                b.first = Some(f.start);
+                return;
+            }
+            Some(first) if b.hist.is_empty() => b.hist.push_back(first),
+            Some(_) => {}
+        }
+        let hist = &mut b.hist;
         hist.push_back(f.start);
         while hist.len() > BEACON_HISTORY {
             hist.pop_front();
@@ -616,7 +793,10 @@ impl Engine {
         }
         let mut times: Vec<i64> = hist.iter().map(|t| t.unix_nanos()).collect();
         times.sort_unstable();
-        let ivs: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e9).collect();
+        let ivs: Vec<f64> = times
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as f64 / 1e9)
+            .collect();
         let n = ivs.len() as f64;
         let mean = ivs.iter().sum::<f64>() / n;
         if mean < min_iv || mean > max_iv || mean <= 0.0 {
@@ -645,10 +825,9 @@ impl Engine {
         }
     }
 
-    fn long_lived(&mut self, ev: &Event, f: &FlowView<'_>, out: &mut Vec<Alert>) {
+    fn long_lived(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
         let key = Key::two(f.src, f.dst).with_n((u32::from(f.sport) << 16) | u32::from(f.dport));
-        let continuing = s(ev, "event.reason") == Some("active_timeout")
-            || flag(ev, "mamori.flow.continuing");
+        let continuing = f.continuing;
         let gap = Duration::from_secs(CONTINUATION_GAP_SECS);
         let first = match self.state.long_lived.get(&key) {
             Some(&(first, last_end)) if f.start <= last_end + gap => first.min(f.start),
@@ -656,7 +835,9 @@ impl Engine {
         };
         let duration = f.end - first;
         if continuing {
-            if self.state.long_lived.len() < MAX_LONG_LIVED || self.state.long_lived.contains_key(&key) {
+            if self.state.long_lived.len() < MAX_LONG_LIVED
+                || self.state.long_lived.contains_key(&key)
+            {
                 self.state.long_lived.insert(key, (first, f.end));
             } else {
                 self.stats.incr("long_lived_state_full");
@@ -673,8 +854,14 @@ impl Engine {
                 C::LongLived,
                 f.t,
                 format!("{}:{}>{}:{}/{}", f.src, f.sport, f.dst, f.dport, pl),
-                format!("connection {}:{} → {}:{} ({pl}) has lasted {hours:.1} h", f.src, f.sport, f.dst, f.dport),
-                format!("接続 {}:{} → {}:{}（{pl}）が {hours:.1} 時間続いている", f.src, f.sport, f.dst, f.dport),
+                format!(
+                    "connection {}:{} → {}:{} ({pl}) has lasted {hours:.1} h",
+                    f.src, f.sport, f.dst, f.dport
+                ),
+                format!(
+                    "接続 {}:{} → {}:{}（{pl}）が {hours:.1} 時間続いている",
+                    f.src, f.sport, f.dst, f.dport
+                ),
             )
             .src(f.src)
             .dst(f.dst)
@@ -693,7 +880,8 @@ impl Engine {
         };
         let t = f.t;
         if f.answered() && self.on(C::LateralNewPair) {
-            let learning = Duration::from_nanos((self.th(C::LateralNewPair, "learning_secs") * 1e9) as i64);
+            let learning =
+                Duration::from_nanos((self.th(C::LateralNewPair, "learning_secs") * 1e9) as i64);
             let first = self.first_event.unwrap_or(t);
             let pair = (f.src, f.dst, f.dport);
             if t < first + learning {
@@ -707,8 +895,14 @@ impl Engine {
                     C::LateralNewPair,
                     t,
                     format!("{}>{}:{}", f.src, f.dst, f.dport),
-                    format!("{} used {svc} on {}:{} for the first time since learning ended", f.src, f.dst, f.dport),
-                    format!("{} が学習期間後に初めて {}:{} の {svc} を使った", f.src, f.dst, f.dport),
+                    format!(
+                        "{} used {svc} on {}:{} for the first time since learning ended",
+                        f.src, f.dst, f.dport
+                    ),
+                    format!(
+                        "{} が学習期間後に初めて {}:{} の {svc} を使った",
+                        f.src, f.dst, f.dport
+                    ),
                 )
                 .src(f.src)
                 .dst(f.dst)
@@ -722,7 +916,7 @@ impl Engine {
         }
         if self.on(C::AdminFanout) {
             let min = self.th(C::AdminFanout, "min_hosts") as u64;
-            if let Some(tl) = self.tally(C::AdminFanout, Key::one(f.src), t) {
+            if let Some(mut tl) = self.tally(C::AdminFanout, Key::one(f.src), t) {
                 tl.total += 1;
                 tl.add_distinct(ip_digest(f.dst));
                 if tl.distinct() >= min.max(1) {
@@ -744,7 +938,7 @@ impl Engine {
         }
     }
 
-    fn service_checks(&mut self, _ev: &Event, f: &FlowView<'_>, out: &mut Vec<Alert>) {
+    fn service_checks(&mut self, f: &FlowView<'_>, out: &mut Vec<Alert>) {
         let t = f.t;
         // Insecure protocols by port or identified protocol.
         if self.on(C::InsecureProtocol) && f.answered() {
@@ -777,7 +971,8 @@ impl Engine {
         // Unexpected servers.
         let failed = f.unanswered();
         if !failed {
-            let dns = f.proto == "dns" || ((f.udp() || f.tcp()) && f.dport == 53 && f.proto.is_empty());
+            let dns =
+                f.proto == "dns" || ((f.udp() || f.tcp()) && f.dport == 53 && f.proto.is_empty());
             let ntp = f.proto == "ntp" || (f.udp() && f.dport == 123);
             let smtp = f.proto == "smtp" || (f.tcp() && matches!(f.dport, 25 | 465 | 587));
             for (yes, id, what, what_ja) in [
@@ -803,8 +998,17 @@ impl Engine {
                     id,
                     t,
                     f.pair(),
-                    format!("{} used {what} server {} ({}/{}), which is not in the allowed list", f.src, f.dst, proto_label(f.transport), f.dport),
-                    format!("{} が許可一覧にない{what_ja}サーバ {} を利用した", f.src, f.dst),
+                    format!(
+                        "{} used {what} server {} ({}/{}), which is not in the allowed list",
+                        f.src,
+                        f.dst,
+                        proto_label(f.transport),
+                        f.dport
+                    ),
+                    format!(
+                        "{} が許可一覧にない{what_ja}サーバ {} を利用した",
+                        f.src, f.dst
+                    ),
                 )
                 .src(f.src)
                 .dst(f.dst)
@@ -813,7 +1017,11 @@ impl Engine {
             }
         }
         // Large DNS responses (UDP).
-        if f.udp() && (f.proto == "dns" || f.dport == 53) && f.dpkts > 0 && self.on(C::DnsLargeResponse) {
+        if f.udp()
+            && (f.proto == "dns" || f.dport == 53)
+            && f.dpkts > 0
+            && self.on(C::DnsLargeResponse)
+        {
             let min = self.th(C::DnsLargeResponse, "min_bytes");
             let avg = f.dbytes as f64 / f.dpkts as f64;
             if avg >= min {
@@ -833,7 +1041,17 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn insecure_hit(&mut self, t: Timestamp, src: IpAddr, dst: IpAddr, port: u16, name: &str, dir: &str, detail: Option<&str>, out: &mut Vec<Alert>) {
+    pub(crate) fn insecure_hit(
+        &mut self,
+        t: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        port: u16,
+        name: &str,
+        dir: &str,
+        detail: Option<&str>,
+        out: &mut Vec<Alert>,
+    ) {
         let inbound = dir == "inbound" || dir == "external";
         let from = if inbound { " from outside" } else { "" };
         let from_ja = if inbound { "外部の" } else { "" };
@@ -850,14 +1068,27 @@ impl Engine {
         .port(port)
         .field("mamori.insecure.protocol", name);
         if inbound {
-            let base = self.cfg.checks.get(C::InsecureProtocol.index()).map_or(Severity::Medium, |c| c.severity);
+            let base = self
+                .cfg
+                .checks
+                .get(C::InsecureProtocol.index())
+                .map_or(Severity::Medium, |c| c.severity);
             hit = hit.severity(base.max(Severity::High));
         }
         self.fire(hit, out);
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn remote_access_hit(&mut self, t: Timestamp, src: IpAddr, dst: IpAddr, port: u16, app: &str, dir: &str, out: &mut Vec<Alert>) {
+    pub(crate) fn remote_access_hit(
+        &mut self,
+        t: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        port: u16,
+        app: &str,
+        dir: &str,
+        out: &mut Vec<Alert>,
+    ) {
         let (msg, msg_ja) = if dir == "inbound" {
             (
                 format!("{src} from outside opened a {app} session to {dst}:{port}"),
@@ -869,11 +1100,17 @@ impl Engine {
                 format!("{src} が {dst}:{port} と {app} セッションを確立した（{dir}）"),
             )
         };
-        let hit = Hit::new(C::RemoteAccess, t, format!("{src}>{dst}:{app}"), msg, msg_ja)
-            .src(src)
-            .dst(dst)
-            .port(port)
-            .field("mamori.remote_access.app", app);
+        let hit = Hit::new(
+            C::RemoteAccess,
+            t,
+            format!("{src}>{dst}:{app}"),
+            msg,
+            msg_ja,
+        )
+        .src(src)
+        .dst(dst)
+        .port(port)
+        .field("mamori.remote_access.app", app);
         self.fire(hit, out);
     }
 
@@ -886,8 +1123,14 @@ impl Engine {
             let lbl = m.label.to_owned();
             hits.push((
                 format!("{}>{}", f.src, f.dst),
-                format!("{} contacted {}:{}, listed as {} in {lbl}", f.src, f.dst, f.dport, m.indicator),
-                format!("{} が {}:{}（{lbl} に {} として掲載）と通信した", f.src, f.dst, f.dport, m.indicator),
+                format!(
+                    "{} contacted {}:{}, listed as {} in {lbl}",
+                    f.src, f.dst, f.dport, m.indicator
+                ),
+                format!(
+                    "{} が {}:{}（{lbl} に {} として掲載）と通信した",
+                    f.src, f.dst, f.dport, m.indicator
+                ),
                 lbl,
                 m.indicator,
             ));
@@ -896,8 +1139,14 @@ impl Engine {
             let lbl = m.label.to_owned();
             hits.push((
                 format!("{}>{}", f.src, f.dst),
-                format!("{}, listed as {} in {lbl}, contacted {}:{}", f.src, m.indicator, f.dst, f.dport),
-                format!("{lbl} に {} として掲載された {} が {}:{} と通信した", m.indicator, f.src, f.dst, f.dport),
+                format!(
+                    "{}, listed as {} in {lbl}, contacted {}:{}",
+                    f.src, m.indicator, f.dst, f.dport
+                ),
+                format!(
+                    "{lbl} に {} として掲載された {} が {}:{} と通信した",
+                    m.indicator, f.src, f.dst, f.dport
+                ),
                 lbl,
                 m.indicator,
             ));

@@ -18,7 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::engine::{Engine, Key};
 
 /// Most client→server:port pairs followed for beaconing (`beacon_state_full` beyond).
-pub const MAX_BEACON_PAIRS: usize = 100_000;
+pub const MAX_BEACON_PAIRS: usize = 500_000;
 /// Connection start times kept per beacon pair.
 pub const BEACON_HISTORY: usize = 32;
 /// Most connections followed for long-lived detection (`long_lived_state_full`).
@@ -30,10 +30,19 @@ pub const MAX_DHCP_SERVERS: usize = 64;
 /// Gap after which a flow record does not continue an earlier one (long-lived joining).
 pub const CONTINUATION_GAP_SECS: i64 = 60;
 
+/// Connection starts of one client→server:port pair; the history is only allocated from the
+/// second connection on (most pairs are seen once).
+#[derive(Debug, Default)]
+pub(crate) struct Beacon {
+    pub(crate) first: Option<Timestamp>,
+    pub(crate) last: Timestamp,
+    pub(crate) hist: VecDeque<Timestamp>,
+}
+
 /// Check state that is not a simple window tally.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) beacons: FxHashMap<Key, VecDeque<Timestamp>>,
+    pub(crate) beacons: FxHashMap<Key, Beacon>,
     pub(crate) long_lived: FxHashMap<Key, (Timestamp, Timestamp)>,
     pub(crate) learned: FxHashSet<(IpAddr, IpAddr, u16)>,
     pub(crate) dhcp_servers: Vec<IpAddr>,
@@ -44,9 +53,7 @@ pub(crate) fn prune_state(e: &mut Engine, wm: Timestamp) {
     let max_iv = mamori_core::Duration::from_nanos(
         (e.th(crate::CheckId::Beaconing, "max_interval_secs") * 1e9) as i64,
     );
-    e.state
-        .beacons
-        .retain(|_, v| v.back().is_some_and(|&t| wm - t <= max_iv));
+    e.state.beacons.retain(|_, v| wm - v.last <= max_iv);
     let gap = mamori_core::Duration::from_secs(CONTINUATION_GAP_SECS * 10);
     e.state.long_lived.retain(|_, v| wm - v.1 <= gap);
 }

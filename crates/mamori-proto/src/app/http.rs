@@ -31,9 +31,27 @@ const MAX_CHUNK_LINE: usize = 1024;
 
 /// Request methods recognised by the probe.
 const METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"CONNECT", b"TRACE", b"PATCH",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"SEARCH",
-    b"REPORT", b"MKCALENDAR", b"RPC_IN_DATA", b"RPC_OUT_DATA",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"CONNECT",
+    b"TRACE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+    b"MKCALENDAR",
+    b"RPC_IN_DATA",
+    b"RPC_OUT_DATA",
 ];
 
 /// Probe: a request line `METHOD target HTTP/1.x` or a status line `HTTP/1.x nnn`.
@@ -47,7 +65,7 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
     if data.starts_with(b"HTTP/1.") {
         return match data.get(7..12) {
             None => Probe::Maybe,
-            Some(&[v, b' ', a, b, c]) if matches!(v, b'0' | b'1') => {
+            Some(&[b'0' | b'1', b' ', a, b, c]) => {
                 if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() {
                     Probe::Yes
                 } else {
@@ -62,7 +80,11 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
         Some(i) => i,
         None => {
             let prefix_of_method = data.len() < 16 && METHODS.iter().any(|m| m.starts_with(data));
-            return if prefix_of_method { Probe::Maybe } else { Probe::No };
+            return if prefix_of_method {
+                Probe::Maybe
+            } else {
+                Probe::No
+            };
         }
     };
     let method = data.get(..sp).unwrap_or(&[]);
@@ -72,7 +94,9 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
     let line_end = data.iter().position(|&b| b == b'\n');
     let line = match line_end {
         Some(e) => data.get(..e).unwrap_or(data),
-        None => data.get(..data.len().min(MAX_FIELD_LEN * 4)).unwrap_or(data),
+        None => data
+            .get(..data.len().min(MAX_FIELD_LEN * 4))
+            .unwrap_or(data),
     };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let has_version = line
@@ -112,11 +136,22 @@ pub fn classify_magic(b: &[u8]) -> Option<&'static str> {
         (b"GIF8", "gif"),
         (b"#!", "script"),
     ];
+    // Java class files share CA FE BA BE with fat Mach-O binaries: a class file has its
+    // major version (45 and up) where a fat binary has its small architecture count.
+    if let Some(&[0xca, 0xfe, 0xba, 0xbe, a, b2, c, d]) = b.get(..8) {
+        if u32::from_be_bytes([a, b2, c, d]) >= JAVA_MIN_MAJOR {
+            return Some("java_class");
+        }
+    }
     TABLE
         .iter()
         .find(|(m, _)| b.starts_with(m))
         .map(|(_, n)| *n)
 }
+
+/// Smallest class-file major version (JDK 1.1); fat Mach-O headers count far fewer
+/// architectures than this.
+const JAVA_MIN_MAJOR: u32 = 45;
 
 #[derive(Debug, Default)]
 struct Txn {
@@ -523,11 +558,7 @@ impl HttpDissector {
                             }
                         }
                         _ => {
-                            let hex = line
-                                .split(|&b| b == b';')
-                                .next()
-                                .map(trim)
-                                .unwrap_or(&[]);
+                            let hex = line.split(|&b| b == b';').next().map(trim).unwrap_or(&[]);
                             match parse_hex(hex) {
                                 Some(0) => side.state = Body::Trailers,
                                 Some(n) => side.state = Body::ChunkData(n),

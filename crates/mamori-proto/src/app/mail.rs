@@ -34,9 +34,7 @@ fn reply_code(line: &[u8]) -> Option<(u16, bool)> {
     if !d.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let code = d
-        .iter()
-        .fold(0u16, |a, &c| a * 10 + u16::from(c - b'0'));
+    let code = d.iter().fold(0u16, |a, &c| a * 10 + u16::from(c - b'0'));
     match line.get(3) {
         None | Some(b' ') => Some((code, true)),
         Some(b'-') => Some((code, false)),
@@ -106,7 +104,8 @@ pub fn probe_imap(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
         }
         Dir::ToServer => {
             let Some(line) = first_line(data) else {
-                return if data.len() < 64 && data.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+                return if data.len() < 64
+                    && data.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
                     && !data.is_empty()
                 {
                     Probe::Maybe
@@ -145,7 +144,9 @@ pub fn probe_pop3(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
     match dir {
         Dir::ToClient => {
             if data.len() < 4 {
-                return if !data.is_empty() && b"+OK".starts_with(data.get(..3.min(data.len())).unwrap_or(&[])) {
+                return if !data.is_empty()
+                    && b"+OK".starts_with(data.get(..3.min(data.len())).unwrap_or(&[]))
+                {
                     Probe::Maybe
                 } else {
                     Probe::No
@@ -163,7 +164,11 @@ pub fn probe_pop3(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
         }
         Dir::ToServer => {
             let Some(line) = first_line(data) else {
-                return if !data.is_empty() && data.len() < 5 { Probe::Maybe } else { Probe::No };
+                return if !data.is_empty() && data.len() < 5 {
+                    Probe::Maybe
+                } else {
+                    Probe::No
+                };
             };
             let (cmd, _) = split_word(line);
             if [&b"CAPA"[..], b"APOP", b"STLS"]
@@ -339,7 +344,10 @@ pub struct SmtpDissector {
 }
 
 fn angle_addr(arg: &[u8]) -> String {
-    let a = match (arg.iter().position(|&b| b == b'<'), arg.iter().position(|&b| b == b'>')) {
+    let a = match (
+        arg.iter().position(|&b| b == b'<'),
+        arg.iter().position(|&b| b == b'>'),
+    ) {
         (Some(s), Some(e)) if e > s => arg.get(s + 1..e).unwrap_or(&[]),
         _ => split_word(trim(arg)).0,
     };
@@ -375,7 +383,13 @@ impl SmtpDissector {
             SmtpCmd::Mail
         } else if verb.eq_ignore_ascii_case(b"RCPT") && starts_with_ci(arg, b"TO:") {
             let a = angle_addr(arg.get(3..).unwrap_or(&[]));
-            push_bounded(&mut self.to, a, MAX_RECIPIENTS, &mut self.counters, "smtp_recipients_over_limit");
+            push_bounded(
+                &mut self.to,
+                a,
+                MAX_RECIPIENTS,
+                &mut self.counters,
+                "smtp_recipients_over_limit",
+            );
             SmtpCmd::Rcpt
         } else if verb.eq_ignore_ascii_case(b"DATA") {
             SmtpCmd::Data
@@ -410,7 +424,11 @@ impl SmtpDissector {
             }
             return;
         };
-        if contains_ci(line, b"STARTTLS") && line.get(4..).is_some_and(|t| starts_with_ci(t, b"STARTTLS")) {
+        if contains_ci(line, b"STARTTLS")
+            && line
+                .get(4..)
+                .is_some_and(|t| starts_with_ci(t, b"STARTTLS"))
+        {
             self.auth.starttls_offered = true;
         }
         if !last {
@@ -470,7 +488,10 @@ impl SmtpDissector {
             self.to.clear();
         }
         if self.data_bytes > 0 {
-            f.insert("mamori.smtp.data_bytes".into(), Value::from(self.data_bytes));
+            f.insert(
+                "mamori.smtp.data_bytes".into(),
+                Value::from(self.data_bytes),
+            );
             self.data_bytes = 0;
         }
         if !self.codes.is_empty() {
@@ -525,10 +546,8 @@ impl Dissector for SmtpDissector {
         if self.done {
             return;
         }
-        if self.records == 0 || self.from.is_some() {
-            if self.greeted || self.helo.is_some() {
-                self.emit(ts, out, true);
-            }
+        if (self.records == 0 || self.from.is_some()) && (self.greeted || self.helo.is_some()) {
+            self.emit(ts, out, true);
         }
     }
 
@@ -539,7 +558,10 @@ impl Dissector for SmtpDissector {
         if let Some(u) = &self.auth.user {
             fields.insert("user.name".into(), Value::from(u.clone()));
         }
-        fields.insert("mamori.mail.starttls".into(), Value::from(self.auth.starttls));
+        fields.insert(
+            "mamori.mail.starttls".into(),
+            Value::from(self.auth.starttls),
+        );
     }
 }
 
@@ -619,7 +641,10 @@ impl ImapDissector {
 
     fn server_line(&mut self, line: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> bool {
         if !self.greeted {
-            if !(starts_with_ci(line, b"* OK") || starts_with_ci(line, b"* PREAUTH") || starts_with_ci(line, b"* BYE")) {
+            if !(starts_with_ci(line, b"* OK")
+                || starts_with_ci(line, b"* PREAUTH")
+                || starts_with_ci(line, b"* BYE"))
+            {
                 self.not_imap = true;
                 return false;
             }
@@ -710,7 +735,10 @@ impl Dissector for ImapDissector {
         if let Some(u) = &self.auth.user {
             fields.insert("user.name".into(), Value::from(u.clone()));
         }
-        fields.insert("mamori.mail.starttls".into(), Value::from(self.auth.starttls));
+        fields.insert(
+            "mamori.mail.starttls".into(),
+            Value::from(self.auth.starttls),
+        );
     }
 }
 
@@ -887,6 +915,9 @@ impl Dissector for Pop3Dissector {
         if let Some(u) = &self.auth.user {
             fields.insert("user.name".into(), Value::from(u.clone()));
         }
-        fields.insert("mamori.mail.starttls".into(), Value::from(self.auth.starttls));
+        fields.insert(
+            "mamori.mail.starttls".into(),
+            Value::from(self.auth.starttls),
+        );
     }
 }

@@ -11,7 +11,7 @@ use hkdf::Hkdf;
 use mamori_core::{Counters, Fields, Timestamp, Value};
 use sha2::Sha256;
 
-use super::http::text::hex_lower;
+use super::http::text::{bounded_str, hex_lower};
 use super::tls::{self, ja3, ja4};
 use super::{Dir, Dissector, FlowMeta, Probe, Progress, Record};
 
@@ -27,6 +27,8 @@ pub const MAX_CRYPTO_FRAMES: usize = 256;
 pub const MAX_INITIAL_PACKETS: usize = 16;
 /// Coalesced packets examined per datagram.
 pub const MAX_COALESCED: usize = 8;
+/// Tags read from a gQUIC CHLO.
+pub const MAX_CHLO_TAGS: usize = 128;
 /// Frames examined per packet.
 pub const MAX_FRAMES: usize = 1024;
 
@@ -84,6 +86,9 @@ impl QuicVersion {
             1 => "1".into(),
             0x6b33_43cf => "2".into(),
             v if v & 0xffff_ff00 == 0xff00_0000 => format!("draft-{}", v & 0xff),
+            v if v.to_be_bytes().iter().all(u8::is_ascii_alphanumeric) => {
+                String::from_utf8_lossy(&v.to_be_bytes()).into_owned()
+            }
             v => format!("0x{v:08x}"),
         }
     }
@@ -227,7 +232,10 @@ pub fn parse_long_header(d: &[u8]) -> Option<LongHeader<'_>> {
 /// Remove header protection and decrypt one Initial packet; returns the plaintext frames.
 pub fn decrypt_initial(packet: &[u8], h: &LongHeader<'_>, keys: &InitialKeys) -> Option<Vec<u8>> {
     let pkt = packet.get(..h.packet_len)?;
-    let sample: [u8; 16] = pkt.get(h.pn_offset + 4..h.pn_offset + 20)?.try_into().ok()?;
+    let sample: [u8; 16] = pkt
+        .get(h.pn_offset + 4..h.pn_offset + 20)?
+        .try_into()
+        .ok()?;
     let hp = aes::Aes128::new_from_slice(&keys.hp).ok()?;
     let mut mask = aes::Block::from(sample);
     hp.encrypt_block(&mut mask);
@@ -311,12 +319,61 @@ pub fn crypto_frames(plain: &[u8]) -> Vec<(u64, &[u8])> {
     out
 }
 
-/// Probe: a client Initial of a known version in a full-size datagram, or a server
-/// long-header packet of a known version.
+/// Google QUIC version (`Q043`, `Q046`, `Q050`…) of a client packet: the legacy public
+/// header with the version flag and an 8-byte connection ID, or a long header whose
+/// version is `Q0nn`.
+pub fn gquic_version(d: &[u8]) -> Option<[u8; 4]> {
+    let b0 = *d.first()?;
+    let v: [u8; 4] = if b0 & 0x80 != 0 {
+        d.get(1..5)?.try_into().ok()?
+    } else if b0 & 0x09 == 0x09 {
+        d.get(9..13)?.try_into().ok()?
+    } else {
+        return None;
+    };
+    (v[0] == b'Q' && v[1] == b'0' && v[2].is_ascii_digit() && v[3].is_ascii_digit()).then_some(v)
+}
+
+/// SNI and user agent from a cleartext gQUIC `CHLO` handshake message (versions before
+/// Q050 send it unencrypted): a tag table of (tag, end offset) pairs, then the values.
+pub fn gquic_chlo(d: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    let at = d.windows(4).position(|w| w == b"CHLO")?;
+    let mut r = tls::Reader::new(d.get(at + 4..)?);
+    let n = usize::from(u16::from_le_bytes(r.take(2)?.try_into().ok()?));
+    r.take(2)?;
+    if n > MAX_CHLO_TAGS {
+        return None;
+    }
+    let table = r.take(n * 8)?;
+    let values = r.rest();
+    let (mut sni, mut ua) = (None, None);
+    let mut start = 0usize;
+    for e in table.chunks_exact(8) {
+        let end = usize::try_from(u32::from_le_bytes(e.get(4..8)?.try_into().ok()?)).ok()?;
+        let v = values.get(start..end);
+        match (e.get(..4), v) {
+            (Some(b"SNI\0"), Some(v)) => sni = Some(bounded_str(v, tls::MAX_NAME_LEN)),
+            (Some(b"UAID"), Some(v)) => ua = Some(bounded_str(v, 512)),
+            _ => {}
+        }
+        start = end;
+    }
+    Some((sni, ua))
+}
+
+/// Probe: a client Initial of a known version in a full-size datagram, a server
+/// long-header packet of a known version, or a Google QUIC client packet.
 pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
     let Some(&b0) = data.first() else {
         return Probe::No;
     };
+    if gquic_version(data).is_some() {
+        return if dir == Dir::ToServer {
+            Probe::Yes
+        } else {
+            Probe::No
+        };
+    }
     if b0 & 0xc0 != 0xc0 {
         return Probe::No;
     }
@@ -374,6 +431,22 @@ impl QuicDissector {
     }
 
     fn client_datagram(&mut self, data: &[u8]) {
+        if let Some(v) = gquic_version(data) {
+            self.version = Some(QuicVersion(u32::from_be_bytes(v)));
+            self.initials += 1;
+            if let Some((sni, ua)) = gquic_chlo(data) {
+                self.hello = true;
+                if let Some(s) = sni {
+                    self.fields
+                        .insert("tls.client.server_name".into(), Value::from(s));
+                }
+                if let Some(u) = ua {
+                    self.fields
+                        .insert("user_agent.original".into(), Value::from(u));
+                }
+            }
+            return;
+        }
         let mut rest = data;
         for _ in 0..MAX_COALESCED {
             if rest.first().is_none_or(|b| b & 0x80 == 0) {
@@ -393,7 +466,20 @@ impl QuicDissector {
                     self.scid = Some(hex_lower(h.scid));
                 }
                 self.initials += 1;
-                match self.keys.as_ref().and_then(|k| decrypt_initial(rest, &h, k)) {
+                let mut plain = self
+                    .keys
+                    .as_ref()
+                    .and_then(|k| decrypt_initial(rest, &h, k));
+                if plain.is_none() {
+                    // After a Retry the client derives new keys from the server-chosen DCID.
+                    if let Some(k) = client_initial_keys(h.version, h.dcid) {
+                        plain = decrypt_initial(rest, &h, &k);
+                        if plain.is_some() {
+                            self.keys = Some(k);
+                        }
+                    }
+                }
+                match plain {
                     Some(plain) => self.add_crypto(&plain),
                     None => self.counters.incr("quic_decrypt_failed"),
                 }
@@ -418,7 +504,9 @@ impl QuicDissector {
         self.crypto.sort_by_key(|(o, _)| *o);
         let mut stream: Vec<u8> = Vec::new();
         for (off, d) in &self.crypto {
-            let Ok(off) = usize::try_from(*off) else { break };
+            let Ok(off) = usize::try_from(*off) else {
+                break;
+            };
             if off > stream.len() {
                 break;
             }
@@ -441,8 +529,10 @@ impl QuicDissector {
                     Value::from(ja4::ja4(&ch, ja4::Transport::Quic)),
                 );
                 let s = ja3::ja3_string(&ch);
-                self.fields
-                    .insert("tls.client.ja3".into(), Value::from(ja3::md5_hex(s.as_bytes())));
+                self.fields.insert(
+                    "tls.client.ja3".into(),
+                    Value::from(ja3::md5_hex(s.as_bytes())),
+                );
                 self.crypto.clear();
             }
             None => self.counters.incr("quic_bad_client_hello"),
@@ -482,7 +572,10 @@ impl Dissector for QuicDissector {
         }
         match dir {
             Dir::ToServer => {
-                if self.version.is_none() && data.first().is_none_or(|b| b & 0x80 == 0) {
+                if self.version.is_none()
+                    && data.first().is_none_or(|b| b & 0x80 == 0)
+                    && gquic_version(data).is_none()
+                {
                     return Progress::NotThisProtocol;
                 }
                 self.client_datagram(data);
@@ -510,7 +603,11 @@ impl Dissector for QuicDissector {
     }
 
     fn flow_fields(&self, fields: &mut Fields) {
-        for k in ["tls.client.server_name", "tls.client.ja4", "mamori.tls.alpn"] {
+        for k in [
+            "tls.client.server_name",
+            "tls.client.ja4",
+            "mamori.tls.alpn",
+        ] {
             if let Some(v) = self.fields.get(k) {
                 fields.insert(k.into(), v.clone());
             }

@@ -226,7 +226,10 @@ impl SshDissector {
     fn write(&self, f: &mut Fields, full: bool) {
         for (side, who) in [(&self.client, "client"), (&self.server, "server")] {
             if let Some(b) = &side.banner {
-                f.insert(format!("mamori.ssh.{who}_banner").into(), Value::from(b.clone()));
+                f.insert(
+                    format!("mamori.ssh.{who}_banner").into(),
+                    Value::from(b.clone()),
+                );
                 if let Some((proto, sw, ver, _)) = parse_banner(b) {
                     f.insert(format!("mamori.ssh.{who}_proto").into(), Value::from(proto));
                     f.insert(format!("mamori.ssh.{who}_software").into(), Value::from(sw));
@@ -238,17 +241,26 @@ impl SshDissector {
         }
         if let Some(k) = &self.client.kex {
             let s = k.hassh_string();
-            f.insert("mamori.ssh.hassh".into(), Value::from(md5_hex(s.as_bytes())));
+            f.insert(
+                "mamori.ssh.hassh".into(),
+                Value::from(md5_hex(s.as_bytes())),
+            );
             if full {
                 f.insert("mamori.ssh.hassh_string".into(), Value::from(s));
             }
         }
         if let Some(k) = &self.server.kex {
             let s = k.hassh_server_string();
-            f.insert("mamori.ssh.hassh_server".into(), Value::from(md5_hex(s.as_bytes())));
+            f.insert(
+                "mamori.ssh.hassh_server".into(),
+                Value::from(md5_hex(s.as_bytes())),
+            );
             if full {
                 f.insert("mamori.ssh.hassh_server_string".into(), Value::from(s));
-                f.insert("mamori.ssh.host_key_algorithms".into(), Value::from(k.host_key.clone()));
+                f.insert(
+                    "mamori.ssh.host_key_algorithms".into(),
+                    Value::from(k.host_key.clone()),
+                );
             }
         }
     }

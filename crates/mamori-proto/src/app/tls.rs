@@ -24,6 +24,9 @@ pub const MAX_HANDSHAKE_LEN: usize = 64 * 1024;
 pub const MAX_NAME_LEN: usize = 255;
 /// ALPN values kept.
 pub const MAX_ALPN: usize = 16;
+/// Smallest application-data record accepted by the mid-stream probe (an AEAD tag alone
+/// is 16 bytes; anything shorter is not encrypted TLS data).
+pub const MIDSTREAM_MIN_RECORD: usize = 17;
 /// Cipher suites listed in `tls.client.supported_ciphers`.
 pub const MAX_LISTED_CIPHERS: usize = 128;
 
@@ -193,7 +196,12 @@ impl<'a> Reader<'a> {
 
 fn u16_list(b: &[u8]) -> Vec<u16> {
     b.chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+        .map(|c| {
+            u16::from_be_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
         .collect()
 }
 
@@ -365,7 +373,10 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
         if data.get(1).is_some_and(|&v| v != 3) || data.get(2).is_some_and(|&v| v > 4) {
             return Probe::No;
         }
-        let Some(len) = data.get(3..5).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+        let Some(len) = data
+            .get(3..5)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        else {
             return Probe::Maybe;
         };
         if !(4..=MAX_RECORD_LEN).contains(&len) {
@@ -380,13 +391,66 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
     if dir == Dir::ToServer && b0 & 0x80 != 0 {
         return probe_sslv2(data);
     }
+    if matches!(b0, 20 | 21 | 23) {
+        return probe_midstream(data);
+    }
     Probe::No
+}
+
+/// A flow seen from the middle (capture started after the handshake): the payload must be
+/// a chain of complete ChangeCipherSpec/alert/application-data records that ends exactly
+/// at the end of the payload (at least [`MIDSTREAM_MIN_RECORD`] bytes of record data).
+fn probe_midstream(data: &[u8]) -> Probe {
+    let mut r = Reader::new(data);
+    let mut records = 0;
+    while !r.is_empty() {
+        // Check each header byte as far as the payload goes.
+        let ty = r.u8();
+        let major = r.u8();
+        let minor = r.u8();
+        if ty.is_some_and(|t| !matches!(t, 20 | 21 | 23))
+            || major.is_some_and(|m| m != 3)
+            || minor.is_some_and(|m| m > 4)
+        {
+            return Probe::No;
+        }
+        let Some(len) = r.u16() else {
+            // A header cut by segmentation: what is there is valid.
+            return if records == 0 {
+                Probe::Maybe
+            } else {
+                Probe::Yes
+            };
+        };
+        let ty = ty.unwrap_or(0);
+        let len = usize::from(len);
+        if !(1..=MAX_RECORD_LEN).contains(&len) {
+            return Probe::No;
+        }
+        if ty == 23 && len < MIDSTREAM_MIN_RECORD {
+            return Probe::No;
+        }
+        if r.take(len).is_none() {
+            // The record continues in a later segment.
+            return if records == 0 {
+                Probe::Maybe
+            } else {
+                Probe::Yes
+            };
+        }
+        records += 1;
+    }
+    Probe::Yes
 }
 
 /// SSLv2-style (2-byte header) CLIENT-HELLO as sent by old clients and scanners.
 fn probe_sslv2(data: &[u8]) -> Probe {
     let Some(h) = data.get(..11) else {
-        return if data.len() < 11 { Probe::Maybe } else { Probe::No };
+        return if data.len() < 11 {
+            Probe::Maybe
+        } else {
+            Probe::No
+        };
     };
     let len = (usize::from(h[0] & 0x7f) << 8) | usize::from(h[1]);
     let ver = u16::from_be_bytes([h[3], h[4]]);
@@ -536,10 +600,7 @@ impl TlsDissector {
                     if let Some(s) = v.ecs_version() {
                         f.insert("tls.version".into(), Value::from(s));
                     } else {
-                        f.insert(
-                            "tls.version".into(),
-                            Value::from(format!("0x{:04x}", v.0)),
-                        );
+                        f.insert("tls.version".into(), Value::from(format!("0x{:04x}", v.0)));
                     }
                     f.insert("tls.version_protocol".into(), Value::from(v.protocol()));
                     f.insert("tls.cipher".into(), Value::from(cipher_name(sh.cipher)));
@@ -547,7 +608,10 @@ impl TlsDissector {
                         f.insert("tls.next_protocol".into(), Value::from(a.clone()));
                     }
                     let s = ja3::ja3s_string(&sh);
-                    f.insert("tls.server.ja3s".into(), Value::from(ja3::md5_hex(s.as_bytes())));
+                    f.insert(
+                        "tls.server.ja3s".into(),
+                        Value::from(ja3::md5_hex(s.as_bytes())),
+                    );
                     f.insert("mamori.tls.ja3s_string".into(), Value::from(s));
                     if v == TlsVersion::TLS13 {
                         // Everything after the ServerHello is encrypted.

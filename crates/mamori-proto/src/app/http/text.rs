@@ -69,6 +69,7 @@ impl LineBuf {
     }
 
     /// Bytes of an incomplete line held.
+    #[cfg(test)]
     pub(crate) fn pending(&self) -> &[u8] {
         &self.buf
     }
@@ -114,10 +115,7 @@ pub(crate) fn split_word(b: &[u8]) -> (&[u8], &[u8]) {
 
 /// ASCII case-insensitive prefix test.
 pub(crate) fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
-    b.len() >= prefix.len()
-        && b.iter()
-            .zip(prefix)
-            .all(|(x, y)| x.eq_ignore_ascii_case(y))
+    b.len() >= prefix.len() && b.iter().zip(prefix).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
 /// ASCII case-insensitive substring test.
@@ -178,8 +176,9 @@ pub(crate) fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    b.iter()
-        .try_fold(0u64, |a, &d| a.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    b.iter().try_fold(0u64, |a, &d| {
+        a.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// Push `v` to a bounded list field held as a `Vec`; counts `limit_name` when full.

@@ -91,23 +91,55 @@ impl CertInfo {
     /// Write the ECS `tls.server.*` fields.
     pub fn write_fields(&self, f: &mut Fields) {
         if let Some(s) = &self.subject_cn {
-            f.insert("tls.server.x509.subject.common_name".into(), Value::from(s.clone()));
+            f.insert(
+                "tls.server.x509.subject.common_name".into(),
+                Value::from(s.clone()),
+            );
         }
         if let Some(s) = &self.issuer_cn {
-            f.insert("tls.server.x509.issuer.common_name".into(), Value::from(s.clone()));
+            f.insert(
+                "tls.server.x509.issuer.common_name".into(),
+                Value::from(s.clone()),
+            );
         }
-        f.insert("tls.server.subject".into(), Value::from(self.subject_dn.clone()));
-        f.insert("tls.server.issuer".into(), Value::from(self.issuer_dn.clone()));
-        f.insert("tls.server.x509.not_before".into(), Value::from(self.not_before));
-        f.insert("tls.server.x509.not_after".into(), Value::from(self.not_after));
-        f.insert("tls.server.hash.sha1".into(), Value::from(self.sha1.clone()));
-        f.insert("tls.server.x509.serial_number".into(), Value::from(self.serial.clone()));
+        f.insert(
+            "tls.server.subject".into(),
+            Value::from(self.subject_dn.clone()),
+        );
+        f.insert(
+            "tls.server.issuer".into(),
+            Value::from(self.issuer_dn.clone()),
+        );
+        f.insert(
+            "tls.server.x509.not_before".into(),
+            Value::from(self.not_before),
+        );
+        f.insert(
+            "tls.server.x509.not_after".into(),
+            Value::from(self.not_after),
+        );
+        f.insert(
+            "tls.server.hash.sha1".into(),
+            Value::from(self.sha1.clone()),
+        );
+        f.insert(
+            "tls.server.x509.serial_number".into(),
+            Value::from(self.serial.clone()),
+        );
         if !self.alt_names.is_empty() {
             f.insert(
                 "tls.server.x509.alternative_names".into(),
-                Value::List(self.alt_names.iter().map(|s| Value::from(s.clone())).collect()),
+                Value::List(
+                    self.alt_names
+                        .iter()
+                        .map(|s| Value::from(s.clone()))
+                        .collect(),
+                ),
             );
         }
-        f.insert("mamori.tls.self_signed".into(), Value::from(self.self_signed));
+        f.insert(
+            "mamori.tls.self_signed".into(),
+            Value::from(self.self_signed),
+        );
     }
 }

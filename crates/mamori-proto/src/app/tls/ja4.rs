@@ -77,7 +77,12 @@ fn hex_list(v: &[u16]) -> String {
 
 /// The raw (unhashed) JA4 parts: (prefix, sorted ciphers, sorted extensions + sigalgs).
 pub fn ja4_raw(ch: &ClientHello<'_>, transport: Transport) -> (String, String, String) {
-    let mut ciphers: Vec<u16> = ch.ciphers.iter().copied().filter(|&c| !is_grease(c)).collect();
+    let mut ciphers: Vec<u16> = ch
+        .ciphers
+        .iter()
+        .copied()
+        .filter(|&c| !is_grease(c))
+        .collect();
     let exts: Vec<u16> = ch
         .extensions
         .iter()
@@ -107,7 +112,12 @@ pub fn ja4_raw(ch: &ClientHello<'_>, transport: Transport) -> (String, String, S
         .filter(|&e| e != ext::SERVER_NAME && e != ext::ALPN)
         .collect();
     sorted_exts.sort_unstable();
-    let sigs: Vec<u16> = ch.sig_algs.iter().copied().filter(|&s| !is_grease(s)).collect();
+    let sigs: Vec<u16> = ch
+        .sig_algs
+        .iter()
+        .copied()
+        .filter(|&s| !is_grease(s))
+        .collect();
     let mut c = hex_list(&sorted_exts);
     if !sigs.is_empty() {
         c.push('_');
