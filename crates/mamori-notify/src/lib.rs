@@ -1,0 +1,3 @@
+//! # mamori-notify
+//!
+//! Notifications.
