@@ -72,7 +72,8 @@ impl Timestamp {
         if step.0 <= 0 {
             return self;
         }
-        Timestamp(self.0 - self.0.rem_euclid(step.0))
+        // Saturates at the low end instead of overflowing (times near Timestamp::MIN).
+        Timestamp(self.0.checked_sub(self.0.rem_euclid(step.0)).unwrap_or(i64::MIN))
     }
     /// Build from a UTC calendar date and time; `None` if a field is out of range.
     pub fn from_civil(
@@ -428,6 +429,12 @@ mod tests {
             t.floor_to(Duration::from_secs(60)),
             Timestamp::from_unix_secs(-60)
         );
+    }
+
+    #[test]
+    fn floor_near_min_saturates_instead_of_overflowing() {
+        let t = Timestamp::MIN + Duration::from_nanos(5);
+        assert_eq!(t.floor_to(Duration::from_secs(3600)), Timestamp::MIN);
     }
 
     #[test]

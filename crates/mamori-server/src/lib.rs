@@ -1,0 +1,3 @@
+//! # mamori-server
+//!
+//! The always-on runtime.
