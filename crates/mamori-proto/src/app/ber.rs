@@ -179,7 +179,9 @@ pub fn read_header(data: &[u8]) -> Result<(Class, bool, u32, usize, usize), BerE
             have,
         })?;
         pos += n;
-        bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
     Ok((class, constructed, tag, pos, len))
 }
@@ -212,7 +214,8 @@ pub fn read_tlv(data: &[u8]) -> Result<(Tlv<'_>, &[u8]), BerError> {
 /// is complete; used for stream framing.
 pub fn element_len(data: &[u8]) -> Result<usize, BerError> {
     let (_, _, _, hl, len) = read_header(data)?;
-    hl.checked_add(len).ok_or(BerError::LengthTooLong { bytes: 8 })
+    hl.checked_add(len)
+        .ok_or(BerError::LengthTooLong { bytes: 8 })
 }
 
 /// Iterator over consecutive elements; stops at the first malformed one.
@@ -275,7 +278,13 @@ pub fn oid_string(v: &[u8]) -> Option<String> {
         cur = (cur << 7) | u64::from(b & 0x7f);
         if b & 0x80 == 0 {
             if arcs.is_empty() {
-                let first = if cur < 40 { 0 } else if cur < 80 { 1 } else { 2 };
+                let first = if cur < 40 {
+                    0
+                } else if cur < 80 {
+                    1
+                } else {
+                    2
+                };
                 arcs.push(first);
                 arcs.push(cur - first * 40);
             } else {

@@ -8,6 +8,24 @@
 //!
 //! Names follow compression pointers at most [`MAX_POINTER_HOPS`] times and stop at
 //! [`MAX_NAME_LEN`] wire bytes; at most [`MAX_ANSWERS`] resource records are read per message.
+//!
+//! ```
+//! use mamori_core::Timestamp;
+//! use mamori_proto::app::{by_name, identify, Dir, FlowMeta, Identified, Transport};
+//!
+//! // A query for example.jp/A, id 0x1234, recursion desired.
+//! let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+//! q.extend_from_slice(b"\x07example\x02jp\x00\x00\x01\x00\x01");
+//! let meta = FlowMeta { transport: Transport::Udp, client_port: 50000, server_port: 5300 };
+//! let Identified::Protocol(def) = identify(&meta, Dir::ToServer, &q) else { panic!() };
+//! assert_eq!(def.name, "dns");
+//! let mut d = (def.new.unwrap())();
+//! let mut out = Vec::new();
+//! d.feed(Dir::ToServer, &q, Timestamp::EPOCH, &mut out);
+//! d.finish(Timestamp::EPOCH, &mut out); // unanswered: emitted at the end
+//! assert_eq!(out[0].fields["dns.question.name"].as_str(), Some("example.jp"));
+//! assert_eq!(out[0].fields["dns.type"].as_str(), Some("query"));
+//! ```
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -17,7 +35,9 @@ use std::net::IpAddr;
 use mamori_core::{Counters, Fields, Timestamp, Value};
 use thiserror::Error;
 
-use super::registry_a::util::{be16, be32, bounded_str, hex, ipv4, ipv6, set, Emitter, Frame, Streams, MAX_RECORDS_PER_FLOW};
+use super::registry_a::util::{
+    be16, be32, bounded_str, hex, ipv4, ipv6, set, Emitter, Frame, Streams, MAX_RECORDS_PER_FLOW,
+};
 use super::{Dir, Dissector, FlowMeta, Probe, Progress};
 
 /// Longest name in wire bytes (RFC 1035 §2.3.4).
@@ -387,7 +407,12 @@ pub fn parse_name(msg: &[u8], off: usize) -> Result<(String, usize), DnsError> {
                 }
                 pos = usize::from(u16::from_be_bytes([len & 0x3f, lo]));
             }
-            _ => return Err(DnsError::BadLabel { offset: pos, byte: len }),
+            _ => {
+                return Err(DnsError::BadLabel {
+                    offset: pos,
+                    byte: len,
+                })
+            }
         }
     }
 }
@@ -453,7 +478,9 @@ fn render_rdata(msg: &[u8], rdoff: usize, rd: &[u8], t: RrType) -> (String, Opti
             let mut s = String::new();
             let mut i = 0usize;
             while let Some(&l) = rd.get(i) {
-                let part = rd.get(i + 1..i + 1 + usize::from(l)).unwrap_or(rd.get(i + 1..).unwrap_or(&[]));
+                let part = rd
+                    .get(i + 1..i + 1 + usize::from(l))
+                    .unwrap_or(rd.get(i + 1..).unwrap_or(&[]));
                 s.push_str(&bounded_str(part, MAX_DATA_LEN));
                 i += 1 + usize::from(l);
                 if s.len() >= MAX_DATA_LEN {
@@ -503,9 +530,12 @@ pub fn parse_message(msg: &[u8], mdns: bool) -> Result<Message, DnsError> {
                 complete = false;
                 break 'outer;
             };
-            let (Some(t), Some(c), Some(ttl), Some(rdlen)) =
-                (be16(msg, p), be16(msg, p + 2), be32(msg, p + 4), be16(msg, p + 8))
-            else {
+            let (Some(t), Some(c), Some(ttl), Some(rdlen)) = (
+                be16(msg, p),
+                be16(msg, p + 2),
+                be32(msg, p + 4),
+                be16(msg, p + 8),
+            ) else {
                 complete = false;
                 break 'outer;
             };
@@ -713,7 +743,11 @@ fn message_fields(m: &Message, variant: Variant, f: &mut Fields) {
         set!(f, "dns.question.name", q.name.clone());
         set!(f, "dns.question.type", q.qtype.value());
         set!(f, "dns.question.class", class_value(q.qclass));
-        let labels = if q.name == "." { 0 } else { q.name.split('.').count() };
+        let labels = if q.name == "." {
+            0
+        } else {
+            q.name.split('.').count()
+        };
         set!(f, "mamori.dns.question.labels", labels);
         set!(f, "mamori.dns.question.length", q.name.len());
     }
@@ -729,11 +763,35 @@ fn response_fields(m: &Message, f: &mut Fields) {
         .filter(|a| a.section == 0 && a.rtype != RrType::OPT)
         .collect();
     if !ans.is_empty() {
-        set!(f, "dns.answers.name", ans.iter().map(|a| Value::from(a.name.clone())).collect::<Vec<_>>());
-        set!(f, "dns.answers.type", ans.iter().map(|a| a.rtype.value()).collect::<Vec<_>>());
-        set!(f, "dns.answers.class", ans.iter().map(|a| class_value(a.class)).collect::<Vec<_>>());
-        set!(f, "dns.answers.ttl", ans.iter().map(|a| Value::from(a.ttl)).collect::<Vec<_>>());
-        set!(f, "dns.answers.data", ans.iter().map(|a| Value::from(a.data.clone())).collect::<Vec<_>>());
+        set!(
+            f,
+            "dns.answers.name",
+            ans.iter()
+                .map(|a| Value::from(a.name.clone()))
+                .collect::<Vec<_>>()
+        );
+        set!(
+            f,
+            "dns.answers.type",
+            ans.iter().map(|a| a.rtype.value()).collect::<Vec<_>>()
+        );
+        set!(
+            f,
+            "dns.answers.class",
+            ans.iter().map(|a| class_value(a.class)).collect::<Vec<_>>()
+        );
+        set!(
+            f,
+            "dns.answers.ttl",
+            ans.iter().map(|a| Value::from(a.ttl)).collect::<Vec<_>>()
+        );
+        set!(
+            f,
+            "dns.answers.data",
+            ans.iter()
+                .map(|a| Value::from(a.data.clone()))
+                .collect::<Vec<_>>()
+        );
     }
     let ips: Vec<Value> = ans.iter().filter_map(|a| a.ip.map(Value::Ip)).collect();
     if !ips.is_empty() {
@@ -749,7 +807,12 @@ impl DnsDissector {
     pub fn new(variant: Variant) -> DnsDissector {
         DnsDissector {
             variant,
-            framing: Framing::Unknown,
+            // mDNS and LLMNR are registered for UDP only.
+            framing: if variant == Variant::Dns {
+                Framing::Unknown
+            } else {
+                Framing::Datagram
+            },
             streams: Streams::default(),
             pending: VecDeque::new(),
             counters: Counters::new(),
@@ -765,8 +828,14 @@ impl DnsDissector {
     }
 
     fn emit(&mut self, out: &mut Vec<super::Record>, ts: Timestamp, fields: Fields) {
-        self.emitter
-            .emit(out, &mut self.counters, MAX_RECORDS_PER_FLOW, "dns", ts, fields);
+        self.emitter.emit(
+            out,
+            &mut self.counters,
+            MAX_RECORDS_PER_FLOW,
+            "dns",
+            ts,
+            fields,
+        );
     }
 
     fn message(&mut self, msg: &[u8], ts: Timestamp, out: &mut Vec<super::Record>) {
@@ -836,7 +905,13 @@ impl DnsDissector {
 }
 
 impl Dissector for DnsDissector {
-    fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<super::Record>) -> Progress {
+    fn feed(
+        &mut self,
+        dir: Dir,
+        data: &[u8],
+        ts: Timestamp,
+        out: &mut Vec<super::Record>,
+    ) -> Progress {
         if self.framing == Framing::Unknown && !data.is_empty() {
             let as_dgram = check_message(data, self.variant == Variant::Mdns);
             let as_stream = check_tcp(data);
@@ -910,7 +985,10 @@ mod tests {
     fn pointer_loops_are_rejected() {
         let mut m = vec![0u8; 12];
         m.extend_from_slice(&[0xc0, 12]);
-        assert_eq!(parse_name(&m, 12), Err(DnsError::PointerLoop { offset: 12 }));
+        assert_eq!(
+            parse_name(&m, 12),
+            Err(DnsError::PointerLoop { offset: 12 })
+        );
     }
 
     #[test]
@@ -922,6 +1000,23 @@ mod tests {
         }
         m.push(0);
         assert_eq!(parse_name(&m, 0), Err(DnsError::NameTooLong { offset: 0 }));
+    }
+
+    #[test]
+    fn dropped_input_is_counted() {
+        let mut d = DnsDissector::new(Variant::Dns);
+        let mut out = Vec::new();
+        // A response whose question name loops: malformed.
+        let mut looped = vec![0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
+        looped.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+        d.feed(Dir::ToClient, &looped, Timestamp::EPOCH, &mut out);
+        // A well-formed response nobody asked for on this flow.
+        let mut resp = vec![0, 2, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
+        resp.extend_from_slice(b"\x01a\x02jp\x00\x00\x01\x00\x01");
+        d.feed(Dir::ToClient, &resp, Timestamp::EPOCH, &mut out);
+        assert_eq!(d.counters().get("malformed_message"), 1);
+        assert_eq!(d.counters().get("response_without_query"), 1);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

@@ -46,7 +46,13 @@ pub fn decode_name(enc: &[u8]) -> Option<NbName> {
     let suffix = raw[15];
     let name: String = raw[..15]
         .iter()
-        .map(|&c| if c.is_ascii_graphic() || c == b' ' { char::from(c) } else { '.' })
+        .map(|&c| {
+            if c.is_ascii_graphic() || c == b' ' {
+                char::from(c)
+            } else {
+                '.'
+            }
+        })
         .collect();
     let name = if raw[0] == b'*' {
         "*".to_owned()
@@ -132,7 +138,7 @@ fn check_ns(b: &[u8]) -> Probe {
         return Probe::Maybe;
     };
     let op = ((flags >> 11) & 0xf) as u8;
-    if opcode_name(op) == "unknown" || ns > 1 || ar > 1 || qd + an != 1 {
+    if opcode_name(op) == "unknown" || ns > 1 || ar > 1 || u32::from(qd) + u32::from(an) != 1 {
         return Probe::No;
     }
     match read_name(b, 12) {
@@ -210,7 +216,11 @@ impl NetbiosDissector {
         let op = ((flags >> 11) & 0xf) as u8;
         set!(f, "mamori.netbios.service", "name");
         set!(f, "mamori.netbios.transaction_id", id);
-        set!(f, "mamori.netbios.type", if response { "response" } else { "request" });
+        set!(
+            f,
+            "mamori.netbios.type",
+            if response { "response" } else { "request" }
+        );
         set!(f, "mamori.netbios.op", opcode_name(op));
         if flags & 0x0010 != 0 {
             set!(f, "mamori.netbios.broadcast", true);
@@ -226,49 +236,54 @@ impl NetbiosDissector {
         }
         put_name(f, &name);
         let qtype = be16(b, p).unwrap_or(0);
-        set!(f, "mamori.netbios.query_type", if qtype == 0x21 { "NBSTAT" } else { "NB" });
-        // Resource record (answer or additional): addresses of NB records.
-        if qd == 0 || be16(b, 10).is_some_and(|ar| ar > 0) {
-            let rr = if qd == 0 { p } else { p + 4 };
-            let rr = match read_name(b, rr) {
-                Some((_, after)) if qd != 0 => after,
-                _ if qd == 0 => p,
-                _ => return true,
-            };
-            let (Some(t), Some(rdlen)) = (be16(b, rr), be16(b, rr + 8)) else {
-                return true;
-            };
-            if let Some(rd) = b.get(rr + 10..rr + 10 + usize::from(rdlen)) {
-                if t == 0x20 {
-                    let ips: Vec<Value> = rd
-                        .chunks_exact(6)
-                        .take(MAX_ADDRESSES)
-                        .filter_map(|c| c.get(2..6).and_then(ipv4))
-                        .map(Value::from)
-                        .collect();
-                    if !ips.is_empty() {
-                        set!(f, "mamori.netbios.addresses", ips);
-                    }
-                } else if t == 0x21 {
-                    // Node status: count + 18-byte entries (15 name, suffix, flags).
-                    let names: Vec<Value> = rd
-                        .get(1..)
-                        .unwrap_or(&[])
-                        .chunks_exact(18)
-                        .take(usize::from(rd.first().copied().unwrap_or(0)))
-                        .map(|e| {
-                            let n = String::from_utf8_lossy(e.get(..15).unwrap_or(&[]));
-                            Value::from(format!(
-                                "{}<{:02x}>",
-                                n.trim_end(),
-                                e.get(15).copied().unwrap_or(0)
-                            ))
-                        })
-                        .collect();
-                    if !names.is_empty() {
-                        set!(f, "mamori.netbios.node_names", names);
-                    }
-                }
+        set!(
+            f,
+            "mamori.netbios.query_type",
+            if qtype == 0x21 { "NBSTAT" } else { "NB" }
+        );
+        // Resource record (answer of a response, additional of a registration).
+        let rr_start = if qd == 0 { Some(12) } else { Some(p + 4) };
+        let rr = rr_start
+            .and_then(|o| read_name(b, o))
+            .map(|(_, after)| after);
+        let Some(rr) = rr else {
+            return true;
+        };
+        let (Some(t), Some(rdlen)) = (be16(b, rr), be16(b, rr + 8)) else {
+            return true;
+        };
+        let Some(rd) = b.get(rr + 10..rr + 10 + usize::from(rdlen)) else {
+            return true;
+        };
+        if t == 0x20 {
+            let ips: Vec<Value> = rd
+                .chunks_exact(6)
+                .take(MAX_ADDRESSES)
+                .filter_map(|c| c.get(2..6).and_then(ipv4))
+                .map(Value::from)
+                .collect();
+            if !ips.is_empty() {
+                set!(f, "mamori.netbios.addresses", ips);
+            }
+        } else if t == 0x21 {
+            // Node status: a count, then 18-byte entries (15-byte name, suffix, flags).
+            let count = usize::from(rd.first().copied().unwrap_or(0)).min(MAX_ADDRESSES * 4);
+            let names: Vec<Value> = rd
+                .get(1..)
+                .unwrap_or(&[])
+                .chunks_exact(18)
+                .take(count)
+                .map(|e| {
+                    let n = String::from_utf8_lossy(e.get(..15).unwrap_or(&[]));
+                    Value::from(format!(
+                        "{}<{:02x}>",
+                        n.trim_end(),
+                        e.get(15).copied().unwrap_or(0)
+                    ))
+                })
+                .collect();
+            if !names.is_empty() {
+                set!(f, "mamori.netbios.node_names", names);
             }
         }
         true
@@ -322,8 +337,14 @@ impl Dissector for NetbiosDissector {
             false
         };
         if ok {
-            self.emitter
-                .emit(out, &mut self.counters, MAX_RECORDS_PER_FLOW, "netbios", ts, f);
+            self.emitter.emit(
+                out,
+                &mut self.counters,
+                MAX_RECORDS_PER_FLOW,
+                "netbios",
+                ts,
+                f,
+            );
         } else {
             self.counters.incr("malformed_message");
         }
@@ -343,8 +364,13 @@ mod tests {
 
     #[test]
     fn decodes_first_level_encoding() {
-        let n = decode_name(b"EOEBENEBEPFCEJCACACACACACACACAAA").unwrap();
-        assert_eq!(n.name, "NAMORI");
+        let mut enc = Vec::new();
+        for c in b"MAMORI         \0" {
+            enc.push(b'A' + (c >> 4));
+            enc.push(b'A' + (c & 0xf));
+        }
+        let n = decode_name(&enc).unwrap();
+        assert_eq!(n.name, "MAMORI");
         assert_eq!(n.suffix, 0);
         assert!(decode_name(b"ZZ").is_none());
         assert!(decode_name(b"ZOEBENEBEPFCEJCACACACACACACACAAA").is_none());

@@ -1,4 +1,4 @@
-//! Small helpers shared by the group-a dissectors: a byte cursor, bounded text, per-direction
+//! Small helpers shared by the group-a dissectors: byte readers, bounded text, per-direction
 //! stream framing with a bounded buffer, and a per-flow record budget.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -11,52 +11,6 @@ use crate::app::{Dir, Record};
 pub(crate) const MAX_STREAM_BUF: usize = 64 * 1024 + 16;
 /// Records a single flow may emit (each protocol may use its own smaller budget).
 pub(crate) const MAX_RECORDS_PER_FLOW: usize = 10_000;
-
-/// A forward-only cursor over a byte slice; every read is bounds-checked.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Cur<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cur<'a> {
-    pub(crate) fn new(data: &'a [u8]) -> Cur<'a> {
-        Cur { data, pos: 0 }
-    }
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
-    }
-    pub(crate) fn remaining(&self) -> usize {
-        self.data.len().saturating_sub(self.pos)
-    }
-    pub(crate) fn rest(&self) -> &'a [u8] {
-        self.data.get(self.pos..).unwrap_or(&[])
-    }
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.data.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-    pub(crate) fn skip(&mut self, n: usize) -> Option<()> {
-        self.take(n).map(|_| ())
-    }
-    pub(crate) fn u8(&mut self) -> Option<u8> {
-        self.take(1).and_then(|s| s.first().copied())
-    }
-    pub(crate) fn be16(&mut self) -> Option<u16> {
-        self.take(2).map(|s| be16(s, 0).unwrap_or(0))
-    }
-    pub(crate) fn be32(&mut self) -> Option<u32> {
-        self.take(4).map(|s| be32(s, 0).unwrap_or(0))
-    }
-    pub(crate) fn le16(&mut self) -> Option<u16> {
-        self.take(2).map(|s| le16(s, 0).unwrap_or(0))
-    }
-    pub(crate) fn le32(&mut self) -> Option<u32> {
-        self.take(4).map(|s| le32(s, 0).unwrap_or(0))
-    }
-}
 
 pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
     let s = b.get(off..off.checked_add(2)?)?;
@@ -94,10 +48,12 @@ pub(crate) fn bounded_str(b: &[u8], max: usize) -> String {
 
 /// Decode at most `max_chars` UTF-16LE code units (lossy), trailing NULs dropped.
 pub(crate) fn utf16le(b: &[u8], max_chars: usize) -> String {
-    let units = b
-        .chunks_exact(2)
-        .take(max_chars)
-        .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]));
+    let units = b.chunks_exact(2).take(max_chars).map(|c| {
+        u16::from_le_bytes([
+            c.first().copied().unwrap_or(0),
+            c.get(1).copied().unwrap_or(0),
+        ])
+    });
     let s: String = char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .map(|c| if c.is_control() && c != '\0' { '.' } else { c })
@@ -297,7 +253,10 @@ impl Emitter {
 /// Insert a field.
 macro_rules! set {
     ($f:expr, $k:expr, $v:expr) => {
-        $f.insert(::std::borrow::Cow::Borrowed($k), ::mamori_core::Value::from($v))
+        $f.insert(
+            ::std::borrow::Cow::Borrowed($k),
+            ::mamori_core::Value::from($v),
+        )
     };
 }
 pub(crate) use set;
@@ -353,6 +312,9 @@ mod tests {
         assert_eq!(bounded_str(b"ab\x01cd", 4), "ab.c");
         assert_eq!(utf16le(&[b'h', 0, b'i', 0, 0, 0], 10), "hi");
         assert_eq!(hex(&[1, 2, 255], 2), "0102");
-        assert_eq!(mac(&[0, 1, 2, 3, 4, 5]).as_deref(), Some("00:01:02:03:04:05"));
+        assert_eq!(
+            mac(&[0, 1, 2, 3, 4, 5]).as_deref(),
+            Some("00:01:02:03:04:05")
+        );
     }
 }
