@@ -82,6 +82,10 @@ impl Counters {
             }
         }
     }
+    /// Forget one counter.
+    pub fn remove(&mut self, name: &str) {
+        self.map.remove(name);
+    }
     /// Count of one name (0 when never seen).
     pub fn get(&self, name: &str) -> u64 {
         self.map.get(name).map_or(0, |c| c.count)

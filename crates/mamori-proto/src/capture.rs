@@ -665,7 +665,7 @@ impl<R: Read> CaptureReader<R> {
             }
         };
         let blen = rd_u32(h, 4, be).unwrap_or(0) as usize;
-        if blen < 28 || blen % 4 != 0 {
+        if blen < 28 || !blen.is_multiple_of(4) {
             return Err(self.corrupt(offset, format!("section header length {blen} invalid")));
         }
         if blen > MAX_BLOCK_LEN {

@@ -19,13 +19,18 @@ use mamori_logparse::{FileFormat, LogParser};
 use mamori_proto::capture::CaptureReader;
 
 use crate::cli::{AnalyzeArgs, Format};
+use crate::config::MamoriConfig;
+use crate::detection::Detection;
 use crate::i18n::Lang;
 use crate::inputs;
 use crate::output::JsonLines;
 use crate::summary::{InputFact, RunFacts, Summary};
 
-/// Where events go.
+/// Where events go: detection first (its alerts follow the event that raised them), then
+/// the summary and the JSON-lines file.
 struct Sinks {
+    detection: Option<Detection>,
+    alerts: Vec<Event>,
     summary: Summary,
     jsonl: Option<JsonLines>,
 }
@@ -33,12 +38,33 @@ struct Sinks {
 impl Sinks {
     fn emit(&mut self, events: &mut Vec<Event>) -> Result<()> {
         for ev in events.drain(..) {
+            if let Some(d) = &mut self.detection {
+                d.process(&ev, &mut self.alerts);
+            }
             self.summary.observe(&ev);
             if let Some(j) = &mut self.jsonl {
                 j.write(&ev).context("writing JSON lines")?;
             }
+            self.flush_alerts()?;
         }
         Ok(())
+    }
+
+    fn flush_alerts(&mut self) -> Result<()> {
+        for a in self.alerts.drain(..) {
+            self.summary.observe(&a);
+            if let Some(j) = &mut self.jsonl {
+                j.write(&a).context("writing JSON lines")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(d) = &mut self.detection {
+            d.finish(&mut self.alerts);
+        }
+        self.flush_alerts()
     }
 }
 
@@ -57,15 +83,26 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 }
 
 pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
-    let home_nets = match &args.home_net {
-        Some(s) => HomeNets::parse_list(s).context("--home-net")?,
-        None => HomeNets::private_defaults(),
+    let cfg = match &args.config {
+        Some(p) => MamoriConfig::load(p)?,
+        None => MamoriConfig::default(),
     };
-    let config = SensorConfig {
-        home_nets,
-        ..SensorConfig::default()
+    let mut sensor_cfg: SensorConfig = cfg.sensor;
+    if let Some(s) = &args.home_net {
+        sensor_cfg.home_nets = HomeNets::parse_list(s).context("--home-net")?;
+    }
+    let mut sensor = Sensor::new(sensor_cfg);
+    let detection = if args.no_detect {
+        None
+    } else {
+        let d = Detection::new(cfg.detect, &args.intel, &args.rules)?;
+        if !args.quiet {
+            for note in &d.load_notes {
+                eprintln!("mamori: {note}");
+            }
+        }
+        Some(d)
     };
-    let mut sensor = Sensor::new(config);
     let mut log_parser = LogParser::default();
 
     let jsonl = match (args.format, &args.output) {
@@ -76,6 +113,8 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
         (Format::Table, _) => None,
     };
     let mut sinks = Sinks {
+        detection,
+        alerts: Vec::new(),
         summary: Summary::default(),
         jsonl,
     };
@@ -163,10 +202,17 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     }
     sensor.finish(&mut buf);
     sinks.emit(&mut buf)?;
+    sinks.finish()?;
     pb.finish_and_clear();
     facts.elapsed_secs = started.elapsed().as_secs_f64();
     facts.unusable.merge(&sensor.stats().counters());
     facts.unusable.merge(log_parser.counters());
+    if let Some(d) = &sinks.detection {
+        // Datasets a detector has no checks for are not lost input: leave them out.
+        let mut c = d.counters();
+        c.remove("skipped_dataset");
+        facts.unusable.merge(&c);
+    }
 
     if let Some(j) = sinks.jsonl.take() {
         j.finish().context("flushing JSON lines")?;

@@ -54,6 +54,20 @@ pub struct AnalyzeArgs {
     /// RFC 4193 and link-local ranges.
     #[arg(long, value_name = "CIDRS")]
     pub home_net: Option<String>,
+    /// Configuration file (sections [sensor] and [detect]; unknown keys are errors).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Threat-intelligence list file or folder (plain indicators, Maltrail trails, IPsum,
+    /// CSV); repeatable. Contact with a listed IP, CIDR, domain, URL, JA3/JA4 or
+    /// certificate fingerprint raises an alert.
+    #[arg(long, value_name = "PATH")]
+    pub intel: Vec<PathBuf>,
+    /// Sigma rule folder or file; repeatable (e.g. a SigmaHQ checkout's rules/windows).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Only decode and summarise: run no detection.
+    #[arg(long)]
+    pub no_detect: bool,
     /// No progress bar and no summary (only errors).
     #[arg(short, long)]
     pub quiet: bool,

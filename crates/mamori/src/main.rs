@@ -4,6 +4,8 @@
 
 mod analyze;
 mod cli;
+mod config;
+mod detection;
 mod i18n;
 mod inputs;
 mod output;

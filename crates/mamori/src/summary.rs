@@ -26,7 +26,9 @@ struct Traffic {
 struct AlertAgg {
     name: String,
     severity: i64,
-    count: u64,
+    /// Hits per alert key (the engine repeats an alert when it turns past, with its final
+    /// count: the largest count seen per key is the number of hits).
+    keys: HashMap<String, u64>,
     example: String,
     example_ja: Option<String>,
 }
@@ -105,13 +107,20 @@ impl Summary {
             self.alert_total += 1;
             let id = ev.get_str("rule.id").unwrap_or("?").to_owned();
             let a = self.alerts.entry(id).or_default();
-            a.count += ev.get_i64("mamori.alert.count").unwrap_or(1).max(1) as u64;
+            let hits = ev.get_i64("mamori.alert.count").unwrap_or(1).max(1) as u64;
+            let key = ev
+                .get_str("mamori.alert.key")
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("#{}", self.alert_total));
+            let k = a.keys.entry(key).or_default();
+            *k = (*k).max(hits);
             a.severity = a.severity.max(ev.get_i64("event.severity").unwrap_or(0));
             if a.name.is_empty() {
                 a.name = ev.get_str("rule.name").unwrap_or("").to_owned();
-                a.example = ev.get_str("message").unwrap_or("").to_owned();
-                a.example_ja = ev.get_str("mamori.message_ja").map(str::to_owned);
             }
+            // The latest record of an alert carries its final numbers.
+            a.example = ev.get_str("message").unwrap_or("").to_owned();
+            a.example_ja = ev.get_str("mamori.message_ja").map(str::to_owned);
             return;
         }
         *self.by_dataset.entry(ev.dataset.to_string()).or_default() += 1;
@@ -277,23 +286,30 @@ impl Summary {
             o.push_str(&t.render(2));
         }
         if !self.alerts.is_empty() {
-            let _ = writeln!(o, "\n{}: {}", m.alerts, thousands(self.alert_total));
+            let distinct: usize = self.alerts.values().map(|a| a.keys.len()).sum();
+            let _ = writeln!(o, "\n{}: {}", m.alerts, thousands(distinct as u64));
             let mut t = Table::new(&[
                 (m.severity, Align::Left),
                 (m.rule, Align::Left),
-                (m.count, Align::Right),
+                (m.alerts, Align::Right),
+                (m.hits, Align::Right),
                 (m.example, Align::Left),
             ]);
             let mut v: Vec<(&String, &AlertAgg)> = self.alerts.iter().collect();
             v.sort_by(|a, b| {
                 b.1.severity
                     .cmp(&a.1.severity)
-                    .then(b.1.count.cmp(&a.1.count))
+                    .then(b.1.keys.len().cmp(&a.1.keys.len()))
                     .then_with(|| a.0.cmp(b.0))
             });
             for (id, a) in v {
-                let sev = mamori_core::Severity::parse(&a.severity.to_string())
-                    .map_or("?", |s| s.as_str());
+                let sev = mamori_core::Severity::parse(&a.severity.to_string()).map_or("?", |s| {
+                    if m.ja {
+                        s.as_ja()
+                    } else {
+                        s.as_str()
+                    }
+                });
                 let mut ex = match (&a.example_ja, m.ja) {
                     (Some(j), true) => j.clone(),
                     _ => a.example.clone(),
@@ -301,7 +317,14 @@ impl Summary {
                 if ex.chars().count() > 100 {
                     ex = ex.chars().take(99).collect::<String>() + "…";
                 }
-                t.row(vec![sev.to_owned(), id.clone(), thousands(a.count), ex]);
+                let hits: u64 = a.keys.values().sum();
+                t.row(vec![
+                    sev.to_owned(),
+                    id.clone(),
+                    thousands(a.keys.len() as u64),
+                    thousands(hits),
+                    ex,
+                ]);
             }
             o.push_str(&t.render(2));
         }

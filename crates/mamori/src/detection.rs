@@ -1,0 +1,126 @@
+//! Detection in the CLI: the built-in network checks and threat intel (`mamori-detect`)
+//! and Sigma rule folders (`mamori-sigma`) over every event, in event time.
+//!
+//! The watermark is the largest event time seen; windows and engaged/past transitions follow
+//! it, so the same inputs give the same alerts on every run.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use mamori_core::{Alert, Counters, Event, EventKind, Timestamp};
+use mamori_detect::{DetectConfig, Engine, Intel, IntelSource};
+use mamori_sigma::{Correlator, RuleEngine as _, RuleSet};
+
+/// How often (event time) the engine is told time moved on.
+const ADVANCE_STEP_NS: i64 = 1_000_000_000;
+
+pub struct Detection {
+    engine: Engine,
+    sigma: Option<(RuleSet, Correlator)>,
+    watermark: Timestamp,
+    last_advance: Timestamp,
+    alerts: Vec<Alert>,
+    /// Problems met while loading (intel lines, rules), for the summary.
+    pub load_counters: Counters,
+    /// One line per loaded source, for the terminal.
+    pub load_notes: Vec<String>,
+}
+
+impl Detection {
+    pub fn new(mut cfg: DetectConfig, intel: &[PathBuf], rules: &[PathBuf]) -> Result<Detection> {
+        for p in intel {
+            cfg.intel.push(IntelSource::auto(p.clone()));
+        }
+        let mut load_counters = Counters::new();
+        let mut load_notes = Vec::new();
+        let intel = if cfg.intel.is_empty() {
+            Intel::empty()
+        } else {
+            let i = Intel::load(&cfg.intel).context("loading threat intelligence")?;
+            let r = i.report();
+            load_notes.push(format!(
+                "threat intel: {} indicators from {} file(s), {} line(s) rejected",
+                r.loaded(),
+                r.files.len(),
+                r.rejected()
+            ));
+            for (name, c) in r.counters.iter() {
+                let key = format!("intel_{name}");
+                load_counters.add(&key, c.count);
+            }
+            i
+        };
+        let engine = Engine::new(cfg, intel).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sigma = if rules.is_empty() {
+            None
+        } else {
+            let mut b = mamori_sigma::RuleSetBuilder::new(Default::default());
+            for d in rules {
+                if d.is_dir() {
+                    b.add_dir(d);
+                } else {
+                    b.add_file(d);
+                }
+            }
+            let (set, report) = b.build();
+            load_notes.push(format!(
+                "sigma: {} rules loaded, {} skipped (log source not collected), {} with errors (see `mamori rules lint`)",
+                report.loaded(),
+                report.unsupported(),
+                report.errors()
+            ));
+            for (name, c) in report.counters.iter() {
+                if name != "unsupported_logsource" {
+                    load_counters.add(&format!("sigma_{name}"), c.count);
+                }
+            }
+            Some((set, Correlator::new()))
+        };
+        Ok(Detection {
+            engine,
+            sigma,
+            watermark: Timestamp::MIN,
+            last_advance: Timestamp::MIN,
+            alerts: Vec::new(),
+            load_counters,
+            load_notes,
+        })
+    }
+
+    /// Run every detector over one event and append the alerts it raises (as events).
+    pub fn process(&mut self, ev: &Event, out: &mut Vec<Event>) {
+        if ev.kind == EventKind::Alert {
+            return;
+        }
+        if ev.timestamp > self.watermark {
+            self.watermark = ev.timestamp;
+            if self.watermark.unix_nanos().saturating_sub(self.last_advance.unix_nanos())
+                >= ADVANCE_STEP_NS
+            {
+                self.engine.advance(self.watermark, &mut self.alerts);
+                self.last_advance = self.watermark;
+            }
+        }
+        self.engine.process(ev, &mut self.alerts);
+        if let Some((set, corr)) = &mut self.sigma {
+            self.alerts.extend(set.alerts(corr, ev));
+        }
+        out.extend(self.alerts.drain(..).map(|a| a.to_event()));
+    }
+
+    /// End of input: close every window.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        self.engine.finish(&mut self.alerts);
+        out.extend(self.alerts.drain(..).map(|a| a.to_event()));
+    }
+
+    /// Counters of the detectors (state limits, evictions) and of loading.
+    pub fn counters(&self) -> Counters {
+        let mut c = self.load_counters.clone();
+        c.merge(self.engine.stats());
+        if let Some((_, corr)) = &self.sigma {
+            c.merge(&corr.counters);
+        }
+        c
+    }
+}
