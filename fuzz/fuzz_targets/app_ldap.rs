@@ -22,9 +22,14 @@ fuzz_target!(|data: &[u8]| {
             let _ = ldap::probe(&meta, dir, rest);
         }
     }
-    let news: &[fn() -> Box<dyn Dissector>] = &[ldap::new_dissector];
+    let news: &[fn(&FlowMeta) -> Box<dyn Dissector>] = &[ldap::new_dissector];
     for new in news {
-        let mut d = new();
+        // The control byte's top bit picks the flow's transport.
+        let mut d = new(&FlowMeta {
+            transport: if ctl & 0x80 == 0 { Transport::Udp } else { Transport::Tcp },
+            client_port: 40_000,
+            server_port: 0,
+        });
         let mut out = Vec::new();
         let mut seed = u32::from(ctl) | 1;
         let mut pos = 0usize;

@@ -22,6 +22,15 @@ pub enum Command {
     /// Analyse captures and log files offline: flows, protocol records, log events and a
     /// summary. Each file's format is detected from its content.
     Analyze(AnalyzeArgs),
+    /// Built-in network checks: list, explain, validate a config.
+    #[command(subcommand)]
+    Checks(crate::catalog::ChecksCommand),
+    /// Log parsers: list them, or show per line how a file is parsed.
+    #[command(subcommand)]
+    Parsers(crate::catalog::ParsersCommand),
+    /// Rule folders (Sigma): lint.
+    #[command(subcommand)]
+    Rules(crate::catalog::RulesCommand),
     /// Generate test data (captures) with mamori's own test kit.
     #[command(subcommand)]
     Testkit(TestkitCommand),

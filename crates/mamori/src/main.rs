@@ -3,6 +3,7 @@
 //! its own module.
 
 mod analyze;
+mod catalog;
 mod cli;
 mod config;
 mod detection;
@@ -21,6 +22,9 @@ fn main() -> ExitCode {
     let lang = cli.lang.unwrap_or_else(i18n::Lang::from_env);
     let result = match cli.command {
         cli::Command::Analyze(args) => analyze::run(args, lang),
+        cli::Command::Checks(cmd) => catalog::checks(cmd, lang),
+        cli::Command::Parsers(cmd) => catalog::parsers(cmd, lang),
+        cli::Command::Rules(cmd) => catalog::rules(cmd),
         cli::Command::Testkit(cmd) => cli::run_testkit(cmd),
     };
     match result {
