@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         _ => panic!("buffering changed the outcome"),
     }
     if let Ok(r) = whole {
-        let _ = serde_json::to_string(&r);
+        let _ = format!("{r:?}");
         for h in &r.hosts {
             for p in &h.ports {
                 let _ = mamori_scan::matching::Matcher::port_cpes(p);

@@ -102,6 +102,8 @@ mod checks;
 pub mod config;
 pub mod engine;
 pub mod intel;
+/// SEM-style threshold/absence/rate log rules, built-in log checks, lint and test helpers.
+pub mod rules;
 pub mod util;
 
 /// Every named limit in one place.
