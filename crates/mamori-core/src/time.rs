@@ -73,7 +73,11 @@ impl Timestamp {
             return self;
         }
         // Saturates at the low end instead of overflowing (times near Timestamp::MIN).
-        Timestamp(self.0.checked_sub(self.0.rem_euclid(step.0)).unwrap_or(i64::MIN))
+        Timestamp(
+            self.0
+                .checked_sub(self.0.rem_euclid(step.0))
+                .unwrap_or(i64::MIN),
+        )
     }
     /// Build from a UTC calendar date and time; `None` if a field is out of range.
     pub fn from_civil(

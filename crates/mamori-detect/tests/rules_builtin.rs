@@ -980,3 +980,24 @@ fn every_builtin_rule_is_tested_here() {
         );
     }
 }
+
+#[test]
+fn embedded_builtin_rules_all_load_without_errors() {
+    let cfg = mamori_detect::rules::RulesConfig::default();
+    let (rules, report) =
+        mamori_detect::rules::ThresholdRules::load_texts(mamori_detect::rules::BUILTIN_RULES, &cfg)
+            .unwrap();
+    assert_eq!(report.errors(), 0, "{:?}", report.entries);
+    // Rules that need a configured list (trap accounts, proxies…) load inactive.
+    assert!(
+        report.loaded() + report.inactive() >= 30,
+        "only {} + {} built-in rules",
+        report.loaded(),
+        report.inactive()
+    );
+    assert!(
+        rules.rules().len() >= 25,
+        "only {} active",
+        rules.rules().len()
+    );
+}

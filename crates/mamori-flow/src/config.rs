@@ -66,7 +66,8 @@ pub struct SensorConfig {
     /// Stream bytes per flow fed to a dissector (default 1 MiB); beyond it the dissector is
     /// stopped and `l7_byte_limit` counted.
     pub l7_max_bytes: u64,
-    /// `observer.name` on every record (none by default).
+    /// `observer.name` on every record (none by default: the field is omitted). The caller
+    /// passes the sensor's name, e.g. the host name; `observer.type` is always `sensor`.
     pub observer_name: Option<String>,
 }
 

@@ -5,6 +5,12 @@
 //! [`IDENT_MAX_PACKETS`] payload packets / [`IDENT_MAX_BYTES`] bytes per direction, then the
 //! flow is `unknown`. The payload seen while identifying is kept (bounded) and replayed, in
 //! arrival order, to the dissector once the protocol is known.
+//!
+//! A dissector that answers `NotThisProtocol` before emitting any record turns the flow
+//! `unknown` (`dissector_not_this_protocol`); once it has emitted records the protocol is
+//! confirmed and stays, only dissection stops (`dissector_late_reject`: e.g. one side's
+//! handshake was seen, the other side's start was not captured). The dissector's counters are
+//! merged into [`crate::L7Stats::dissectors`] when it is dropped or the flow ends.
 
 use mamori_core::{Fields, Timestamp};
 use mamori_proto::app::{Dir, Dissector, FlowMeta, Identified, Progress, ProtocolDef, Record};
@@ -63,6 +69,8 @@ struct Core {
     packets: u8,
     no_match: [bool; 2],
     fed: u64,
+    /// The dissector has emitted a record: the protocol is confirmed.
+    confirmed: bool,
 }
 
 pub(crate) fn dir_index(d: Dir) -> usize {
@@ -86,6 +94,7 @@ impl L7 {
                 packets: 0,
                 no_match: [false, false],
                 fed: 0,
+                confirmed: false,
             },
         }
     }
@@ -166,8 +175,12 @@ impl L7 {
                 *ctx.stats.protocols.entry("unknown").or_default() += 1;
             }
         }
+        // The dissector stays for `flow_fields`; `finish` runs once, when the flow ends.
         if let Some(d) = self.core.dissector.as_mut() {
             d.finish(ctx.ts, ctx.records);
+            if let (App::Known(p), Some(c)) = (*app, d.counters()) {
+                ctx.stats.merge_dissector(p.name, c);
+            }
         }
     }
 
@@ -231,7 +244,7 @@ impl Core {
                 *ctx.stats.protocols.entry(p.name).or_default() += 1;
                 match p.new {
                     Some(new) => {
-                        self.dissector = Some(new());
+                        self.dissector = Some(new(&ctx.meta));
                         self.phase = Phase::Dissecting;
                         self.replay(app, before, di, ctx);
                         if self.phase == Phase::Dissecting {
@@ -303,16 +316,27 @@ impl Core {
         let take = usize::try_from(room).unwrap_or(usize::MAX).min(d.len());
         let part = d.get(..take).unwrap_or(&[]);
         self.fed += take as u64;
+        let before = ctx.records.len();
         let progress = if part.is_empty() {
             Progress::Continue
         } else {
             dis.feed(dir, part, ctx.ts, ctx.records)
         };
+        self.confirmed |= ctx.records.len() > before;
         match progress {
             Progress::Continue => {}
             Progress::Done => self.phase = Phase::Done,
+            // Records already came out (e.g. one side's handshake, the capture having missed
+            // the other side's start): the protocol stands, only dissection stops.
+            Progress::NotThisProtocol if self.confirmed => {
+                ctx.stats.late_reject += 1;
+                self.phase = Phase::Done;
+            }
             Progress::NotThisProtocol => {
                 ctx.stats.not_this_protocol += 1;
+                if let (App::Known(p), Some(c)) = (*app, dis.counters()) {
+                    ctx.stats.merge_dissector(p.name, c);
+                }
                 self.dissector = None;
                 self.phase = Phase::Done;
                 *app = App::Unknown;

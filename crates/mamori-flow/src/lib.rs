@@ -40,7 +40,10 @@
 //!
 //! Protocol records carry the dissector's fields plus `source.*`/`destination.*`,
 //! `network.transport`, `network.protocol`, `network.community_id`, `network.direction`,
-//! MACs and VLAN of their flow.
+//! MACs and VLAN of their flow, and `event.category`/`event.type` from the table in [`ecs`]
+//! (unless the dissector set them). Every record has `observer.type: sensor`, and
+//! `observer.name` when [`SensorConfig::observer_name`] is set (the caller passes e.g. the
+//! host name; the crate does no I/O to find one).
 //!
 //! ```
 //! use mamori_core::Timestamp;
@@ -79,6 +82,7 @@
 
 pub mod community_id;
 pub mod config;
+pub mod ecs;
 pub mod key;
 pub mod l7;
 pub mod reassembly;
@@ -106,10 +110,40 @@ pub const DECODER_SYNC_INTERVAL: u64 = 4096;
 pub struct L7Stats {
     /// Flows whose dissector reached the per-flow byte limit (`l7_byte_limit`).
     pub byte_limit: u64,
-    /// Dissectors that reported `NotThisProtocol` (`dissector_not_this_protocol`).
+    /// Dissectors that reported `NotThisProtocol` (`dissector_not_this_protocol`); the flow
+    /// becomes `unknown`.
     pub not_this_protocol: u64,
+    /// Dissectors that reported `NotThisProtocol` after they had emitted records
+    /// (`dissector_late_reject`): the protocol is kept, dissection stops.
+    pub late_reject: u64,
     /// Flows identified per `network.protocol` (including `unknown`).
     pub protocols: BTreeMap<&'static str, u64>,
+    /// Dissectors' own counters (malformed messages, limits…), merged when a flow's
+    /// dissector is finished or dropped, named `<protocol>.<reason>` (e.g.
+    /// `dns.malformed_message`; a reason already starting with `<protocol>_` loses that
+    /// prefix, so `ftp_pending_overflow` becomes `ftp.pending_overflow`).
+    pub dissectors: Counters,
+}
+
+impl L7Stats {
+    /// Merge the counters of a dissector of protocol `proto` into [`L7Stats::dissectors`].
+    pub fn merge_dissector(&mut self, proto: &str, counters: &Counters) {
+        for (name, c) in counters.iter() {
+            let reason = name
+                .strip_prefix(proto)
+                .and_then(|r| r.strip_prefix('_'))
+                .filter(|r| !r.is_empty())
+                .unwrap_or(name);
+            let key = format!("{proto}.{reason}");
+            match &c.sample {
+                Some(sample) if c.count > 0 => {
+                    self.dissectors.incr_with_sample(&key, || sample.clone());
+                    self.dissectors.add(&key, c.count - 1);
+                }
+                _ => self.dissectors.add(&key, c.count),
+            }
+        }
+    }
 }
 
 /// What a [`Sensor`] has seen and done.
@@ -155,7 +189,8 @@ pub struct SensorStats {
 impl SensorStats {
     /// Everything dropped, skipped or over a limit as named counters (stable snake_case):
     /// the decoder's counters (skip reasons, fragment handling; current as of the last sync,
-    /// complete after [`Sensor::finish`]) and the flow table's own.
+    /// complete after [`Sensor::finish`]), the flow table's own, and the dissectors' (per
+    /// protocol, `dns.malformed_message`; counted when a flow's dissector ends).
     pub fn counters(&self) -> Counters {
         let mut c = Counters::new();
         c.merge(&self.decoder);
@@ -166,7 +201,9 @@ impl SensorStats {
         c.add("tcp_ooo_dropped", self.reassembly.ooo_dropped);
         c.add("l7_byte_limit", self.l7.byte_limit);
         c.add("dissector_not_this_protocol", self.l7.not_this_protocol);
+        c.add("dissector_late_reject", self.l7.late_reject);
         c.add("icmp_error_unmatched", self.icmp_errors_unmatched);
+        c.merge(&self.l7.dissectors);
         c
     }
 }
@@ -196,7 +233,7 @@ impl Sensor {
         let st = &mut self.engine.stats;
         st.packets += 1;
         st.bytes += u64::from(pkt.orig_len);
-        let periodic = st.packets % DECODER_SYNC_INTERVAL == 0;
+        let periodic = st.packets.is_multiple_of(DECODER_SYNC_INTERVAL);
         match self.decoder.decode_raw(pkt) {
             Ok(d) => self.engine.process(&d, out),
             Err(skip) => {

@@ -358,6 +358,10 @@ impl Flow {
             "rejected"
         } else if one_way {
             "no_reply"
+        } else if has(H_SYN) && has(H_SYNACK) && !has(H_ACK) {
+            // The handshake never completed: a SYN-ACK answered by RST (a SYN scan of an
+            // open port) or by nothing.
+            "half_open"
         } else if has(H_RST_C) || has(H_RST_S) {
             "reset"
         } else if has(H_FIN_C) && has(H_FIN_S) {
@@ -418,9 +422,9 @@ impl Flow {
             }
             None => {}
         }
+        ev.set("observer.type", "sensor");
         if let Some(o) = &cfg.observer_name {
-            ev.set("observer.name", o.as_str())
-                .set("observer.type", "sensor");
+            ev.set("observer.name", o.as_str());
         }
     }
 
@@ -497,6 +501,7 @@ impl Flow {
         let mut ev = Event::new(r.ts, r.dataset);
         ev.fields = r.fields;
         self.common_fields(cfg, &mut ev);
+        crate::ecs::categorise(&mut ev);
         ev
     }
 }

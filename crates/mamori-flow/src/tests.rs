@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use mamori_core::{Duration, Event, Fields, HomeNets, Timestamp};
+use mamori_core::{Counters, Duration, Event, Fields, HomeNets, Timestamp};
 use mamori_proto::app::{
     Dir, Dissector, FlowMeta, Identified, Probe, Progress, ProtocolDef, Record,
     Transport as AppTransport,
@@ -580,11 +580,14 @@ struct Lines {
     buf: [Vec<u8>; 2],
     lines: usize,
     gaps: usize,
+    transport: AppTransport,
+    counters: Counters,
 }
 
 impl Dissector for Lines {
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if data.starts_with(b"BOGUS") {
+            self.counters.incr("lines_bogus");
             return Progress::NotThisProtocol;
         }
         let b = &mut self.buf[crate::l7::dir_index(dir)];
@@ -612,10 +615,16 @@ impl Dissector for Lines {
     }
     fn gap(&mut self, _dir: Dir, _len: usize) {
         self.gaps += 1;
+        self.counters.incr_with_sample("gap", || "first gap".into());
     }
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Record>) {
         let mut fields = Fields::new();
         fields.insert("test.gaps".into(), self.gaps.into());
+        let t = match self.transport {
+            AppTransport::Tcp => "tcp",
+            AppTransport::Udp => "udp",
+        };
+        fields.insert("test.transport".into(), t.into());
         out.push(Record {
             dataset: "lines_end",
             ts,
@@ -624,6 +633,9 @@ impl Dissector for Lines {
     }
     fn flow_fields(&self, fields: &mut Fields) {
         fields.insert("test.lines".into(), self.lines.into());
+    }
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
     }
 }
 
@@ -638,11 +650,13 @@ fn probe(_m: &FlowMeta, _d: Dir, data: &[u8]) -> Probe {
     }
 }
 
-fn new_lines() -> Box<dyn Dissector> {
+fn new_lines(meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(Lines {
         buf: [Vec::new(), Vec::new()],
         lines: 0,
         gaps: 0,
+        transport: meta.transport,
+        counters: Counters::new(),
     })
 }
 
@@ -743,6 +757,51 @@ fn gap_at_buffer_limit_is_reported_to_dissector() {
 }
 
 #[test]
+fn dissector_counters_are_merged_per_protocol_when_the_flow_ends() {
+    let c = SensorConfig {
+        reassembly_ooo_bytes: 8,
+        ..cfg()
+    };
+    let mut p = hs(7000);
+    p.push(tcp(3, C, 40000, SV, 7000, ACK, 100, b"HELO\n"));
+    p.push(tcp(4, C, 40000, SV, 7000, ACK, 110, b"abc\n"));
+    p.push(tcp(5, C, 40000, SV, 7000, ACK, 114, b"defgh\n"));
+    p.push(tcp(6, C, 40000, SV, 7000, ACK, 120, b"ijklm\n"));
+    let (_, st) = run_l7(c, &p);
+    let counters = st.stats().counters();
+    assert_eq!(counters.get("lines.gap"), 1);
+    assert_eq!(st.stats().l7.dissectors.get("lines.gap"), 1);
+    let sample = counters
+        .iter()
+        .find(|(k, _)| *k == "lines.gap")
+        .and_then(|(_, c)| c.sample.clone());
+    assert_eq!(sample.as_deref(), Some("first gap"));
+}
+
+#[test]
+fn dissector_counters_survive_not_this_protocol_and_lose_a_redundant_prefix() {
+    let mut p = hs(7000);
+    p.push(tcp(3, C, 40000, SV, 7000, ACK, 100, b"HELO\n"));
+    p.push(tcp(4, C, 40000, SV, 7000, ACK, 105, b"BOGUS\n"));
+    let (_, st) = run_l7(cfg(), &p);
+    // `lines_bogus` of protocol `lines` is reported as `lines.bogus`.
+    assert_eq!(st.stats().counters().get("lines.bogus"), 1);
+    assert_eq!(st.stats().counters().get("lines.lines_bogus"), 0);
+}
+
+#[test]
+fn dissectors_are_told_the_transport_of_their_flow() {
+    let (out, _) = run_l7(cfg(), &[udp(0, C, 5000, SV, 7000, b"HELO\n")]);
+    let end = out.iter().find(|e| e.dataset == "lines_end").unwrap();
+    assert_eq!(s(end, "test.transport"), "udp");
+    let mut p = hs(7000);
+    p.push(tcp(3, C, 40000, SV, 7000, ACK, 100, b"HELO\n"));
+    let (out, _) = run_l7(cfg(), &p);
+    let end = out.iter().find(|e| e.dataset == "lines_end").unwrap();
+    assert_eq!(s(end, "test.transport"), "tcp");
+}
+
+#[test]
 fn gap_at_flow_end_is_flushed() {
     let mut p = hs(7000);
     p.push(tcp(3, C, 40000, SV, 7000, ACK, 100, b"HELO\n"));
@@ -776,14 +835,30 @@ fn unknown_after_limits_and_not_this_protocol() {
     assert!(lines(&out).is_empty());
     assert_eq!(st.stats().l7.protocols.get("unknown"), Some(&1));
 
+    // Rejected before any record: the flow is `unknown`.
+    let mut p = hs(7000);
+    p.push(tcp(3, C, 40000, SV, 7000, ACK, 100, b"HELO"));
+    p.push(tcp(4, C, 40000, SV, 7000, ACK, 104, b"BOGUS\n"));
+    p.push(tcp(5, C, 40000, SV, 7000, ACK, 110, b"more\n"));
+    let (out, st) = run_l7(cfg(), &p);
+    assert_eq!(s(one_flow(&out), "network.protocol"), "unknown");
+    assert!(lines(&out).is_empty());
+    assert_eq!(st.stats().counters().get("dissector_not_this_protocol"), 1);
+    assert_eq!(st.stats().counters().get("dissector_late_reject"), 0);
+}
+
+#[test]
+fn rejection_after_records_keeps_the_protocol_and_stops_dissection() {
     let mut p = hs(7000);
     p.push(tcp(3, C, 40000, SV, 7000, ACK, 100, b"HELO\n"));
     p.push(tcp(4, C, 40000, SV, 7000, ACK, 105, b"BOGUS\n"));
     p.push(tcp(5, C, 40000, SV, 7000, ACK, 111, b"more\n"));
     let (out, st) = run_l7(cfg(), &p);
-    assert_eq!(s(one_flow(&out), "network.protocol"), "unknown");
+    assert_eq!(s(one_flow(&out), "network.protocol"), "lines");
+    // Nothing after the rejection is dissected.
     assert_eq!(lines(&out).len(), 1);
-    assert_eq!(st.stats().counters().get("dissector_not_this_protocol"), 1);
+    assert_eq!(st.stats().counters().get("dissector_late_reject"), 1);
+    assert_eq!(st.stats().counters().get("dissector_not_this_protocol"), 0);
 }
 
 #[test]
@@ -1088,4 +1163,39 @@ fn raw_frames_through_the_decoder() {
         "{:?}",
         sensor.stats().counters()
     );
+}
+
+#[test]
+fn records_and_flows_carry_ecs_categorisation_and_observer() {
+    let c = SensorConfig {
+        observer_name: Some("sensor-01".into()),
+        ..cfg()
+    };
+    let (out, _) = run_l7(c, &[udp(0, C, 5000, SV, 7000, b"HELO\n")]);
+    let rec = out.iter().find(|e| e.dataset == "lines").unwrap();
+    assert_eq!(
+        rec.get("event.category").unwrap().into_owned(),
+        vec!["network"].into()
+    );
+    assert_eq!(
+        rec.get("event.type").unwrap().into_owned(),
+        vec!["protocol"].into()
+    );
+    assert_eq!(s(rec, "observer.type"), "sensor");
+    assert_eq!(s(rec, "observer.name"), "sensor-01");
+    let f = one_flow(&out);
+    assert_eq!(
+        f.get("event.category").unwrap().into_owned(),
+        vec!["network"].into()
+    );
+    assert_eq!(
+        f.get("event.type").unwrap().into_owned(),
+        vec!["connection", "end"].into()
+    );
+    assert_eq!(s(f, "observer.name"), "sensor-01");
+    // Without a configured name the field is omitted, the type stays.
+    let (out, _) = run_l7(cfg(), &[udp(0, C, 5000, SV, 7000, b"HELO\n")]);
+    let f = one_flow(&out);
+    assert!(f.get("observer.name").is_none());
+    assert_eq!(s(f, "observer.type"), "sensor");
 }

@@ -262,7 +262,7 @@ fn kerberos_tcp_is_split_invariant() {
         (C, tcp4(&as_req("bob", &[18], true))),
         (S, tcp4(&krb_error(6))),
     ];
-    let out = assert_split_invariant("kerberos", &msgs);
+    let out = assert_split_invariant("kerberos/tcp", &msgs);
     assert_eq!(
         s(&out[0], "mamori.kerberos.error_code"),
         "KDC_ERR_C_PRINCIPAL_UNKNOWN"
@@ -407,7 +407,7 @@ fn ldap_search_filter_entries_and_split_invariance() {
         (S, result(2, 0x65, 0)),
         (C, ldap(3, tlv(0x42, &[]))),
     ];
-    let out = assert_split_invariant("ldap", &msgs);
+    let out = assert_split_invariant("ldap/tcp", &msgs);
     assert_eq!(out.len(), 3);
     let sr = &out[1];
     assert_eq!(s(sr, "mamori.ldap.operation"), "search");
@@ -434,7 +434,7 @@ fn ldap_sasl_bind_and_starttls_stop_parsing() {
             &[int(3), octets(b""), tlv(0xa3, &octets(b"GSS-SPNEGO"))].concat(),
         ),
     );
-    let mut d = dissector("ldap");
+    let mut d = dissector("ldap/tcp");
     let mut out = Vec::new();
     d.feed(C, &sasl, ts(0), &mut out);
     d.feed(S, &result(1, 0x61, 0), ts(1), &mut out);
@@ -446,7 +446,7 @@ fn ldap_sasl_bind_and_starttls_stop_parsing() {
     assert_eq!(p, mamori_proto::app::Progress::Done);
 
     let starttls = ldap(1, tlv(0x77, &tlv(0x80, b"1.3.6.1.4.1.1466.20037")));
-    let mut d = dissector("ldap");
+    let mut d = dissector("ldap/tcp");
     let mut out = Vec::new();
     d.feed(C, &starttls, ts(0), &mut out);
     d.feed(S, &result(1, 0x78, 0), ts(1), &mut out);
@@ -471,4 +471,70 @@ fn ldap_probe_identify_and_robustness() {
     assert_ne!(probe("snmp", &meta(UDP, 389), C, &b), Probe::Yes);
     assert_probe_rejects("ldap", TCP, 389);
     assert_no_panic("ldap", &[(C, b), (C, search(2)), (S, result(2, 0x65, 0))]);
+}
+
+// ------------------------------------------- transport from the flow (CLDAP, Kerberos)
+
+#[test]
+fn cldap_truncated_datagram_does_not_corrupt_the_next_one() {
+    let full = search(7);
+    let mut d = dissector("ldap/udp");
+    let mut out = Vec::new();
+    // A datagram cut short (e.g. by the capture's snap length), then a complete exchange.
+    d.feed(C, &search(6)[..20], ts(0), &mut out);
+    d.feed(C, &full, ts(1), &mut out);
+    d.feed(S, &result(7, 0x65, 0), ts(2), &mut out);
+    d.finish(ts(3), &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(i(&out[0], "mamori.ldap.message_id"), 7);
+    assert_eq!(
+        s(&out[0], "mamori.ldap.search.base"),
+        "dc=corp,dc=example,dc=jp"
+    );
+    let c = d.counters().expect("ldap keeps counters");
+    assert_eq!(c.get("truncated_datagram"), 1);
+    // Over TCP the same bytes are one stream: the cut message swallows what follows.
+    let mut t = dissector("ldap/tcp");
+    let mut out = Vec::new();
+    t.feed(C, &search(6)[..20], ts(0), &mut out);
+    t.feed(C, &full, ts(1), &mut out);
+    t.finish(ts(3), &mut out);
+    assert!(out.iter().all(|r| i(r, "mamori.ldap.message_id") != 7));
+}
+
+#[test]
+fn cldap_datagram_with_two_messages_and_garbage_tail() {
+    let mut dgram = search(1);
+    dgram.extend(search(2));
+    dgram.extend([0x04, 0x01, 0x00]);
+    let mut d = dissector("ldap/udp");
+    let mut out = Vec::new();
+    d.feed(C, &dgram, ts(0), &mut out);
+    d.finish(ts(1), &mut out);
+    assert_eq!(out.len(), 2);
+    assert_eq!(d.counters().unwrap().get("malformed_message"), 1);
+}
+
+#[test]
+fn kerberos_udp_datagram_starting_with_zero_does_not_switch_to_tcp_framing() {
+    let mut d = dissector("kerberos/udp");
+    let mut out = Vec::new();
+    d.feed(C, &[0, 0, 0, 9, 1, 2, 3], ts(0), &mut out);
+    d.feed(C, &as_req("alice", &[18], true), ts(1), &mut out);
+    d.feed(S, &krb_error(25), ts(2), &mut out);
+    d.finish(ts(3), &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(s(&out[0], "user.name"), "alice");
+    assert_eq!(d.counters().unwrap().get("malformed_message"), 1);
+}
+
+#[test]
+fn kerberos_tcp_frames_are_parsed_as_tcp_from_the_start() {
+    let msgs = vec![
+        (C, tcp4(&as_req("bob", &[18], true))),
+        (S, tcp4(&krb_error(6))),
+    ];
+    assert_eq!(run("kerberos/tcp", &msgs).len(), 1);
+    // The same framed bytes on a UDP flow are not Kerberos messages.
+    assert!(run("kerberos/udp", &msgs).is_empty());
 }

@@ -147,14 +147,14 @@ fn dns_over_tcp_is_split_invariant() {
         .into_iter()
         .map(|(d, m)| (d, tcp_frame(&m)))
         .collect();
-    let out = assert_split_invariant("dns", &msgs);
+    let out = assert_split_invariant("dns/tcp", &msgs);
     assert_eq!(out.len(), 1);
     assert_eq!(s(&out[0], "dns.question.name"), "www.example.jp");
     assert_eq!(strs(&out[0], "dns.answers.data")[1], "192.0.2.10");
     // Two queries pipelined in one segment.
     let mut both = tcp_frame(&query(8, "p.example.jp", 1));
     both.extend(tcp_frame(&query(9, "q.example.jp", 1)));
-    assert_eq!(run("dns", &[(C, both)]).len(), 2);
+    assert_eq!(run("dns/tcp", &[(C, both)]).len(), 2);
 }
 
 #[test]
@@ -313,4 +313,30 @@ fn netbios_probe_identify_and_robustness() {
         "netbios",
         &[(C, q), (C, nbns_registration("X", [1, 2, 3, 4]))],
     );
+}
+
+#[test]
+fn dns_udp_junk_first_datagram_does_not_switch_to_tcp_framing() {
+    // Looks like the start of a length-prefixed TCP message, is not a DNS message.
+    let junk = vec![0x00, 0x30, 0x12, 0x34, 0x01];
+    let mut msgs = vec![(C, junk)];
+    msgs.extend(a_exchange());
+    let out = run("dns/udp", &msgs);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(s(&out[0], "dns.question.name"), "www.example.jp");
+    let mut d = dissector("dns/udp");
+    let mut o = Vec::new();
+    d.feed(C, &msgs[0].1, ts(0), &mut o);
+    assert_eq!(d.counters().unwrap().get("malformed_message"), 1);
+}
+
+#[test]
+fn dns_tcp_is_framed_even_when_the_first_segment_is_a_bare_message() {
+    // On TCP a bare (unframed) query is not DNS-over-TCP: it must not be parsed as one.
+    let out = run("dns/tcp", &[(C, query(5, "bare.example.jp", 1))]);
+    assert!(out
+        .iter()
+        .all(|r| s(r, "dns.question.name") != "bare.example.jp"));
+    let out = run("dns/udp", &[(C, query(5, "bare.example.jp", 1))]);
+    assert_eq!(s(&out[0], "dns.question.name"), "bare.example.jp");
 }

@@ -321,7 +321,7 @@ fn syslog_pri_and_headers() {
 #[test]
 fn syslog_tcp_framings_are_split_invariant() {
     let lf = b"<13>Nov 23 16:00:00 host1 app: one\n<14>Nov 23 16:00:01 host1 app: two\n".to_vec();
-    let out = assert_split_invariant("syslog", &[(C, lf)]);
+    let out = assert_split_invariant("syslog/tcp", &[(C, lf)]);
     assert_eq!(out.len(), 2);
     assert_eq!(i(&out[1], "log.syslog.severity.code"), 6);
     let msg = b"<165>1 2024-01-01T00:00:00Z h app 1 - - hello";
@@ -329,7 +329,7 @@ fn syslog_tcp_framings_are_split_invariant() {
     oc.extend_from_slice(msg);
     oc.extend(format!("{} ", msg.len()).into_bytes());
     oc.extend_from_slice(msg);
-    let out = assert_split_invariant("syslog", &[(C, oc.clone())]);
+    let out = assert_split_invariant("syslog/tcp", &[(C, oc.clone())]);
     assert_eq!(out.len(), 2);
     assert_eq!(s(&out[0], "log.syslog.facility.name"), "local4");
     assert_eq!(probe("syslog", &meta(TCP, 601), C, &oc), Probe::Yes);
@@ -419,4 +419,58 @@ fn sip_probe_identify_and_robustness() {
     );
     assert_probe_rejects("sip", UDP, 5060);
     assert_no_panic("sip", &[(C, invite("v=0", true)), (S, OK.to_vec())]);
+}
+
+#[test]
+fn syslog_udp_datagrams_are_complete_messages() {
+    let mut d = dissector("syslog/udp");
+    let mut out = Vec::new();
+    // No PRI and no line feed: dropped on its own, not glued to the next datagram.
+    d.feed(C, b"garbage without pri", ts(0), &mut out);
+    d.feed(C, b"<13>Nov 23 16:00:00 host1 app: one", ts(1), &mut out);
+    // Emitted at once, with its own datagram's time.
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ts, ts(1));
+    d.feed(
+        C,
+        b"<14>Nov 23 16:00:01 host1 app: two\n<15>Nov 23 16:00:01 host1 app: three",
+        ts(2),
+        &mut out,
+    );
+    d.finish(ts(9), &mut out);
+    assert_eq!(out.len(), 3);
+    assert_eq!(i(&out[2], "log.syslog.severity.code"), 7);
+    assert_eq!(out[2].ts, ts(2));
+    assert_eq!(d.counters().unwrap().get("no_pri"), 1);
+    // Continuation lines belong to the datagram's one message.
+    let mut d = dissector("syslog/udp");
+    let mut out = Vec::new();
+    d.feed(
+        C,
+        b"<134>Nov 23 16:00:00 host1 app: first line\n0 second line\n\n\0",
+        ts(0),
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    let original = s(&out[0], "event.original");
+    assert!(original.contains("first line") && original.ends_with("0 second line"));
+    assert_eq!(d.counters().unwrap().get("no_pri"), 0);
+    // A datagram starting with digits is not an RFC 6587 octet count on UDP.
+    let mut d = dissector("syslog/udp");
+    let mut out = Vec::new();
+    d.feed(C, b"12 <13>Nov 23 16:00:00 host1 app: x", ts(0), &mut out);
+    d.feed(C, b"<13>Nov 23 16:00:00 host1 app: y", ts(1), &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(s(&out[0], "event.original").ends_with(": y"));
+}
+
+#[test]
+fn syslog_udp_oversized_datagram_is_counted_and_bounded() {
+    let mut big = b"<13>Nov 23 16:00:00 host1 app: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 20_000));
+    let mut d = dissector("syslog/udp");
+    let mut out = Vec::new();
+    d.feed(C, &big, ts(0), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(d.counters().unwrap().get("message_too_long"), 1);
 }

@@ -19,6 +19,16 @@ pub fn meta(transport: Transport, server_port: u16) -> FlowMeta {
     }
 }
 
+/// A TCP flow to port 0 (dissectors take the transport from it).
+pub fn tcp() -> FlowMeta {
+    meta(Transport::Tcp, 0)
+}
+
+/// A UDP flow to port 0.
+pub fn udp() -> FlowMeta {
+    meta(Transport::Udp, 0)
+}
+
 /// Feed each (direction, bytes) whole, then finish.
 pub fn run(mut d: Box<dyn Dissector>, script: &[(Dir, &[u8])]) -> (Vec<Record>, Vec<Progress>) {
     let mut out = Vec::new();
@@ -113,8 +123,14 @@ pub fn garbage(seed: u64, n: usize) -> Vec<u8> {
 }
 
 /// Feed arbitrary input in arbitrary chunks to a fresh dissector: must not panic.
-pub fn no_panic(new: fn() -> Box<dyn Dissector>, data: &[u8], chunk: usize) {
-    let mut d = new();
+pub fn no_panic(new: fn(&FlowMeta) -> Box<dyn Dissector>, data: &[u8], chunk: usize) {
+    for m in [tcp(), udp()] {
+        no_panic_on(new(&m), data, chunk);
+    }
+}
+
+/// Feed `data` in `chunk`-byte pieces to one dissector; it must not panic.
+pub fn no_panic_on(mut d: Box<dyn Dissector>, data: &[u8], chunk: usize) {
     let mut out = Vec::new();
     for (n, c) in data.chunks(chunk.max(1)).enumerate() {
         let dir = if n % 3 == 2 { S } else { C };

@@ -36,7 +36,7 @@ fn session() -> Vec<(mamori_proto::app::Dir, &'static [u8])> {
 #[test]
 fn session_fields() {
     let script = session();
-    let (recs, _) = run(ftp::new_dissector(), &script);
+    let (recs, _) = run(ftp::new_dissector(&tcp()), &script);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
     assert_eq!(r.dataset, "ftp");
@@ -52,14 +52,14 @@ fn session_fields() {
     let codes = list(r, "mamori.ftp.reply_codes");
     assert_eq!(codes.first().map(String::as_str), Some("220"));
     assert!(codes.contains(&"227".to_string()));
-    let bytewise = run_bytewise(ftp::new_dissector(), &script);
+    let bytewise = run_bytewise(ftp::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
 }
 
 #[test]
 fn failed_login_and_auth_tls() {
     let (recs, _) = run(
-        ftp::new_dissector(),
+        ftp::new_dissector(&tcp()),
         &[
             (S, b"220 FTP server ready\r\n"),
             (C, b"USER anonymous\r\n"),
@@ -70,7 +70,7 @@ fn failed_login_and_auth_tls() {
     );
     assert_eq!(s(&recs[0], "event.outcome"), "failure");
     let (recs, progress) = run(
-        ftp::new_dissector(),
+        ftp::new_dissector(&tcp()),
         &[
             (S, b"220 FTP server ready\r\n"),
             (C, b"AUTH TLS\r\n"),
@@ -102,7 +102,7 @@ fn probe_and_identify() {
 
 #[test]
 fn garbage_does_not_panic() {
-    let (recs, progress) = run(ftp::new_dissector(), &[(S, b"hello\r\n")]);
+    let (recs, progress) = run(ftp::new_dissector(&tcp()), &[(S, b"hello\r\n")]);
     assert!(recs.is_empty());
     assert_eq!(progress[0], Progress::NotThisProtocol);
     for seed in 0..40 {

@@ -42,7 +42,7 @@ fn pipelined() -> Vec<(mamori_proto::app::Dir, Vec<u8>)> {
 fn transactions_are_paired_in_order() {
     let flow = pipelined();
     let script: Vec<_> = flow.iter().map(|(d, b)| (*d, b.as_slice())).collect();
-    let (recs, _) = run(http::new_dissector(), &script);
+    let (recs, _) = run(http::new_dissector(&tcp()), &script);
     assert_eq!(recs.len(), 2, "{recs:?}");
     let r = &recs[0];
     assert_eq!(r.dataset, "http");
@@ -78,7 +78,7 @@ fn transactions_are_paired_in_order() {
     assert_eq!(i(r, "http.response.body.bytes"), 10);
     assert!(!r.fields.contains_key("mamori.http.magic"));
 
-    let bytewise = run_bytewise(http::new_dissector(), &script);
+    let bytewise = run_bytewise(http::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
 }
 
@@ -86,7 +86,7 @@ fn transactions_are_paired_in_order() {
 fn interleaved_request_response_and_interim_100() {
     let req = b"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
     let (recs, _) = run(
-        http::new_dissector(),
+        http::new_dissector(&tcp()),
         &[
             (C, req),
             (S, b"HTTP/1.1 100 Continue\r\n\r\n"),
@@ -111,7 +111,7 @@ fn interleaved_request_response_and_interim_100() {
 #[test]
 fn connect_tunnel_and_unanswered_request() {
     let (recs, progress) = run(
-        http::new_dissector(),
+        http::new_dissector(&tcp()),
         &[
             (
                 C,
@@ -131,7 +131,7 @@ fn connect_tunnel_and_unanswered_request() {
     assert_eq!(i(&recs[0], "url.port"), 443);
 
     let (recs, _) = run(
-        http::new_dissector(),
+        http::new_dissector(&tcp()),
         &[(C, b"GET http://proxy.example.test/a?b HTTP/1.1\r\n\r\n")],
     );
     assert_eq!(recs.len(), 1);
@@ -160,7 +160,7 @@ fn magic_classification() {
 #[test]
 fn content_disposition_rfc5987() {
     let (recs, _) = run(
-        http::new_dissector(),
+        http::new_dissector(&tcp()),
         &[
             (C, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
             (S, b"HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"a.txt\"; filename*=UTF-8''%E8%A6%8B%E7%A9%8D.xlsm\r\nContent-Length: 0\r\n\r\n"),
@@ -194,16 +194,19 @@ fn probe_positive_and_negative() {
 
 #[test]
 fn garbage_truncated_and_oversized() {
-    let (recs, progress) = run(http::new_dissector(), &[(C, b"\x16\x03\x01\x00\x05hello")]);
+    let (recs, progress) = run(
+        http::new_dissector(&tcp()),
+        &[(C, b"\x16\x03\x01\x00\x05hello")],
+    );
     assert!(recs.is_empty());
     assert_eq!(progress[0], Progress::NotThisProtocol);
     // Truncated request: emitted as unanswered only when the header block completed.
-    let (recs, _) = run(http::new_dissector(), &[(C, &REQ1[..30])]);
+    let (recs, _) = run(http::new_dissector(&tcp()), &[(C, &REQ1[..30])]);
     assert!(recs.is_empty());
     // Oversized header block stops the dissector.
     let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
     big.extend(vec![b'a'; http::MAX_HEADER_BYTES + 10]);
-    let (_, progress) = run(http::new_dissector(), &[(C, &big)]);
+    let (_, progress) = run(http::new_dissector(&tcp()), &[(C, &big)]);
     assert_eq!(progress[0], Progress::Done);
     for seed in 0..50 {
         let mut g = REQ1.to_vec();

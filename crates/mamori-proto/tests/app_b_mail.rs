@@ -30,7 +30,7 @@ fn smtp_session() -> Vec<(mamori_proto::app::Dir, &'static [u8])> {
 #[test]
 fn smtp_transaction_fields() {
     let script = smtp_session();
-    let (recs, _) = run(mail::new_smtp(), &script);
+    let (recs, _) = run(mail::new_smtp(&tcp()), &script);
     assert_eq!(recs.len(), 1, "{recs:?}");
     let r = &recs[0];
     assert_eq!(r.dataset, "smtp");
@@ -49,14 +49,14 @@ fn smtp_transaction_fields() {
     assert_eq!(i(r, "mamori.smtp.data_bytes"), (13 + 2 + 11) as i64);
     assert!(list(r, "mamori.smtp.status_codes").contains(&"354".to_string()));
     assert!(!format!("{:?}", r.fields).contains("hunter2"));
-    let bytewise = run_bytewise(mail::new_smtp(), &script);
+    let bytewise = run_bytewise(mail::new_smtp(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
 }
 
 #[test]
 fn smtp_auth_login_and_starttls() {
     let (recs, progress) = run(
-        mail::new_smtp(),
+        mail::new_smtp(&tcp()),
         &[
             (S, b"220 mail ESMTP\r\n"),
             (C, b"EHLO x\r\n"),
@@ -92,7 +92,7 @@ fn imap_login_and_starttls() {
         (S, b"a1 OK LOGIN completed\r\n"),
         (C, b"a2 LOGOUT\r\n"),
     ];
-    let (recs, _) = run(mail::new_imap(), &script);
+    let (recs, _) = run(mail::new_imap(&tcp()), &script);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
     assert_eq!(r.dataset, "imap");
@@ -100,10 +100,10 @@ fn imap_login_and_starttls() {
     assert!(b(r, "mamori.mail.cleartext_auth"));
     assert_eq!(s(r, "event.outcome"), "success");
     assert!(b(r, "mamori.mail.starttls_offered"));
-    let bytewise = run_bytewise(mail::new_imap(), &script);
+    let bytewise = run_bytewise(mail::new_imap(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
     let (recs, progress) = run(
-        mail::new_imap(),
+        mail::new_imap(&tcp()),
         &[
             (S, b"* OK ready\r\n"),
             (C, b"t STARTTLS\r\n"),
@@ -117,7 +117,7 @@ fn imap_login_and_starttls() {
 #[test]
 fn pop3_user_pass_and_apop() {
     let (recs, _) = run(
-        mail::new_pop3(),
+        mail::new_pop3(&tcp()),
         &[
             (
                 S,
@@ -138,7 +138,7 @@ fn pop3_user_pass_and_apop() {
     assert_eq!(s(r, "event.outcome"), "failure");
     assert!(b(r, "mamori.mail.starttls_offered"));
     let (recs, _) = run(
-        mail::new_pop3(),
+        mail::new_pop3(&tcp()),
         &[
             (S, b"+OK POP3 ready <1.2@x>\r\n"),
             (C, b"APOP frank c4c9334bac560ecc979e58001b3e22fb\r\n"),
@@ -188,7 +188,7 @@ fn probes_and_identify() {
 
 #[test]
 fn garbage_does_not_panic() {
-    let (recs, progress) = run(mail::new_smtp(), &[(S, b"\x00\x01binary\r\n")]);
+    let (recs, progress) = run(mail::new_smtp(&tcp()), &[(S, b"\x00\x01binary\r\n")]);
     assert!(recs.is_empty());
     assert_eq!(progress[0], Progress::NotThisProtocol);
     for seed in 0..40 {

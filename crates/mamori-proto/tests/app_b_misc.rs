@@ -29,7 +29,7 @@ fn telnet_options_and_login() {
         (S, b"Password: "),
         (C, b"secret\r"),
     ];
-    let (recs, _) = run(telnet::new_dissector(), &script);
+    let (recs, _) = run(telnet::new_dissector(&tcp()), &script);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
     assert_eq!(r.dataset, "telnet");
@@ -38,7 +38,7 @@ fn telnet_options_and_login() {
         vec!["terminal-type", "terminal-speed", "echo"]
     );
     assert_eq!(s(r, "user.name"), "admin");
-    let bytewise = run_bytewise(telnet::new_dissector(), &script);
+    let bytewise = run_bytewise(telnet::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
     let m = meta(Transport::Tcp, 23);
     assert_eq!(telnet::probe(&m, S, b"\xff\xfd\x18"), Probe::Yes);
@@ -73,14 +73,14 @@ fn irc_nick_user_channels() {
             b"JOIN #ops,#c2\r\nPRIVMSG #c2 :hello\r\nPRIVMSG #c2 :again\r\n",
         ),
     ];
-    let (recs, _) = run(irc::new_dissector(), &script);
+    let (recs, _) = run(irc::new_dissector(&tcp()), &script);
     let r = &recs[0];
     assert_eq!(r.dataset, "irc");
     assert_eq!(s(r, "mamori.irc.nick"), "bot123");
     assert_eq!(s(r, "user.name"), "bot");
     assert_eq!(list(r, "mamori.irc.channels"), vec!["#ops", "#c2"]);
     assert_eq!(i(r, "mamori.irc.privmsg_count"), 2);
-    let bytewise = run_bytewise(irc::new_dissector(), &script);
+    let bytewise = run_bytewise(irc::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
     let m = meta(Transport::Tcp, 6667);
     assert_eq!(irc::probe(&m, C, b"NICK x\r\n"), Probe::Yes);
@@ -116,7 +116,7 @@ fn bittorrent_handshake_and_dht() {
     c.extend([0, 0, 0, 1, 2]); // interested
     let s_hs = bt_handshake(0xab, b"-TR4050-zyxwvutsrqpo");
     let script: Vec<(mamori_proto::app::Dir, &[u8])> = vec![(C, &c), (S, &s_hs)];
-    let (recs, progress) = run(bittorrent::new_dissector(), &script);
+    let (recs, progress) = run(bittorrent::new_dissector(&tcp()), &script);
     assert_eq!(progress[1], Progress::Done);
     assert_eq!(recs.len(), 2);
     assert_eq!(s(&recs[0], "mamori.bittorrent.info_hash"), "ab".repeat(20));
@@ -124,14 +124,14 @@ fn bittorrent_handshake_and_dht() {
         s(&recs[0], "mamori.bittorrent.peer_id"),
         "-qB4630-abcdefghijkl"
     );
-    let bytewise = run_bytewise(bittorrent::new_dissector(), &script);
+    let bytewise = run_bytewise(bittorrent::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
     let mut q = b"d1:ad2:id20:".to_vec();
     q.extend([0x11; 20]);
     q.extend(b"9:info_hash20:");
     q.extend([0x22; 20]);
     q.extend(b"e1:q9:get_peers1:t2:aa1:y1:qe");
-    let (recs, _) = run(bittorrent::new_dissector(), &[(C, &q)]);
+    let (recs, _) = run(bittorrent::new_dissector(&udp()), &[(C, &q)]);
     assert_eq!(s(&recs[0], "mamori.bittorrent.dht_query"), "get_peers");
     assert_eq!(s(&recs[0], "mamori.bittorrent.info_hash"), "22".repeat(20));
     assert_eq!(s(&recs[0], "mamori.bittorrent.dht_type"), "q");
@@ -194,7 +194,7 @@ fn openvpn_udp_and_tcp() {
     assert_eq!(c.len(), 14);
     assert_eq!(openvpn::probe(&m, C, &c), Probe::Yes);
     assert_eq!(openvpn::probe(&m, S, &s_), Probe::Yes);
-    let (recs, progress) = run(openvpn::new_dissector(), &[(C, &c), (S, &s_)]);
+    let (recs, progress) = run(openvpn::new_dissector(&udp()), &[(C, &c), (S, &s_)]);
     assert_eq!(progress[1], Progress::Done);
     let r = &recs[0];
     assert_eq!(r.dataset, "openvpn");
@@ -212,13 +212,13 @@ fn openvpn_udp_and_tcp() {
     let mt = meta(Transport::Tcp, 1194);
     assert_eq!(openvpn::probe(&mt, C, &tc), Probe::Yes);
     let script: Vec<(mamori_proto::app::Dir, &[u8])> = vec![(C, &tc), (S, &ts_)];
-    let (recs, _) = run(openvpn::new_dissector(), &script);
+    let (recs, _) = run(openvpn::new_dissector(&tcp()), &script);
     assert_eq!(s(&recs[0], "mamori.openvpn.control_protection"), "tls-auth");
     assert_eq!(
         s(&recs[0], "mamori.openvpn.client_session_id"),
         "33".repeat(8)
     );
-    let bytewise = run_bytewise(openvpn::new_dissector(), &script);
+    let bytewise = run_bytewise(openvpn::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
     expect_protocol(
         Transport::Udp,
@@ -269,7 +269,7 @@ fn wireguard_messages() {
     assert_eq!(wireguard::probe(&m, C, &reserved), Probe::No);
     assert_eq!(wireguard::probe(&m, C, &wg(4, 40, 1, 0)), Probe::No);
     let (recs, _) = run(
-        wireguard::new_dissector(),
+        wireguard::new_dissector(&udp()),
         &[(C, &init), (S, &resp), (C, &data)],
     );
     assert_eq!(recs.len(), 2);
@@ -280,7 +280,7 @@ fn wireguard_messages() {
     assert_eq!(i(&recs[0], "mamori.wireguard.sender_index"), 0x0102_0304);
     assert_eq!(i(&recs[1], "mamori.wireguard.receiver_index"), 0x0102_0304);
     expect_protocol(Transport::Udp, 3333, C, &init, "wireguard");
-    let (recs, progress) = run(wireguard::new_dissector(), &[(C, b"hello")]);
+    let (recs, progress) = run(wireguard::new_dissector(&udp()), &[(C, b"hello")]);
     assert!(recs.is_empty());
     assert_eq!(progress[0], Progress::NotThisProtocol);
     for seed in 0..30 {
@@ -302,7 +302,7 @@ fn openvpn_tls_crypt_layout() {
     tc.extend(&c);
     let mt = meta(Transport::Tcp, 443);
     assert_eq!(openvpn::probe(&mt, C, &tc), Probe::Yes);
-    let (recs, _) = run(openvpn::new_dissector(), &[(C, &tc)]);
+    let (recs, _) = run(openvpn::new_dissector(&tcp()), &[(C, &tc)]);
     assert_eq!(
         s(&recs[0], "mamori.openvpn.control_protection"),
         "tls-crypt"
@@ -314,4 +314,17 @@ fn openvpn_tls_crypt_layout() {
         openvpn::probe(&meta(Transport::Udp, 1194), C, &bad),
         Probe::Maybe
     );
+}
+
+#[test]
+fn bittorrent_transport_decides_dht_or_peer_wire() {
+    let mut q = b"d1:ad2:id20:".to_vec();
+    q.extend([0x11; 20]);
+    q.extend(b"e1:q4:ping1:t2:aa1:y1:qe");
+    // On TCP a dictionary is not the peer-wire handshake.
+    let (recs, progress) = run(bittorrent::new_dissector(&tcp()), &[(C, &q)]);
+    assert!(recs.is_empty());
+    assert_eq!(progress[0], Progress::NotThisProtocol);
+    let (recs, _) = run(bittorrent::new_dissector(&udp()), &[(C, &q)]);
+    assert_eq!(s(&recs[0], "mamori.bittorrent.dht_query"), "ping");
 }

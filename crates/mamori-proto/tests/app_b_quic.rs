@@ -128,7 +128,7 @@ fn v1_client_initial_gives_sni_alpn_ja4() {
     assert_eq!(pkt.len(), 1200);
     let m = meta(Transport::Udp, 443);
     assert_eq!(quic::probe(&m, C, &pkt), Probe::Yes);
-    let (recs, progress) = run(quic::new_dissector(), &[(C, &pkt)]);
+    let (recs, progress) = run(quic::new_dissector(&udp()), &[(C, &pkt)]);
     assert_eq!(progress[0], Progress::Done);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
@@ -151,7 +151,7 @@ fn v2_client_hello_split_over_two_packets_out_of_order() {
     let p1 = initial_packet(0x6b33_43cf, &rfc9369_keys(), 0, &crypto_frame(100, b), 1200);
     let p2 = initial_packet(0x6b33_43cf, &rfc9369_keys(), 1, &crypto_frame(0, a), 1200);
     assert_eq!(quic::probe(&meta(Transport::Udp, 443), C, &p1), Probe::Yes);
-    let (recs, progress) = run(quic::new_dissector(), &[(C, &p1), (C, &p2)]);
+    let (recs, progress) = run(quic::new_dissector(&udp()), &[(C, &p1), (C, &p2)]);
     assert_eq!(progress, vec![Progress::Continue, Progress::Done]);
     assert_eq!(s(&recs[0], "mamori.quic.version"), "2");
     assert_eq!(s(&recs[0], "tls.client.server_name"), "v2.example.test");
@@ -163,7 +163,7 @@ fn wrong_keys_fail_authentication() {
     let mut bad = rfc9001_keys();
     bad.key[0] ^= 1;
     let pkt = initial_packet(1, &bad, 0, &crypto_frame(0, &ch), 1200);
-    let (recs, _) = run(quic::new_dissector(), &[(C, &pkt)]);
+    let (recs, _) = run(quic::new_dissector(&udp()), &[(C, &pkt)]);
     assert_eq!(recs.len(), 1, "version still reported on finish");
     assert!(!recs[0].fields.contains_key("tls.client.server_name"));
 }
@@ -192,7 +192,7 @@ fn garbage_and_truncation_do_not_panic() {
     let ch = browser_client_hello("x.test");
     let pkt = initial_packet(1, &rfc9001_keys(), 0, &crypto_frame(0, &ch), 1200);
     for cut in [1, 5, 7, 20, 30, 60, 600, 1199] {
-        let (recs, _) = run(quic::new_dissector(), &[(C, &pkt[..cut])]);
+        let (recs, _) = run(quic::new_dissector(&udp()), &[(C, &pkt[..cut])]);
         for r in &recs {
             assert!(!r.fields.contains_key("tls.client.server_name"));
         }
@@ -202,7 +202,7 @@ fn garbage_and_truncation_do_not_panic() {
         g[0] = 0xc0 | (g[0] & 0x3f);
         g[1..5].copy_from_slice(&1u32.to_be_bytes());
         g[5] = (seed % 21) as u8;
-        let mut d = quic::new_dissector();
+        let mut d = quic::new_dissector(&udp());
         let mut out = Vec::new();
         let _ = d.feed(C, &g, ts(0), &mut out);
         let _ = d.feed(S, &g, ts(0), &mut out);
@@ -235,7 +235,7 @@ fn google_quic_chlo() {
     let m = meta(Transport::Udp, 443);
     assert_eq!(quic::probe(&m, C, &p), Probe::Yes);
     assert_eq!(quic::gquic_version(&p), Some(*b"Q043"));
-    let (recs, progress) = run(quic::new_dissector(), &[(C, &p)]);
+    let (recs, progress) = run(quic::new_dissector(&udp()), &[(C, &p)]);
     assert_eq!(progress[0], Progress::Done);
     assert_eq!(s(&recs[0], "mamori.quic.version"), "Q043");
     assert_eq!(s(&recs[0], "tls.client.server_name"), "www.example");
@@ -259,7 +259,7 @@ fn keys_follow_the_dcid_after_a_retry() {
     let new_dcid = [0x51u8; 12];
     let keys = quic::client_initial_keys(QuicVersion::V1, &new_dcid).unwrap();
     let second = initial_packet_dcid(&new_dcid, 1, &keys, 1, &crypto_frame(0, &ch), 1200);
-    let (recs, progress) = run(quic::new_dissector(), &[(C, &first), (C, &second)]);
+    let (recs, progress) = run(quic::new_dissector(&udp()), &[(C, &first), (C, &second)]);
     assert_eq!(progress, vec![Progress::Continue, Progress::Done]);
     assert_eq!(s(&recs[0], "tls.client.server_name"), "retry.example.test");
 }

@@ -60,7 +60,7 @@ fn flow() -> Vec<(mamori_proto::app::Dir, Vec<u8>)> {
 fn banners_and_hassh() {
     let f = flow();
     let script: Vec<_> = f.iter().map(|(d, b)| (*d, b.as_slice())).collect();
-    let (recs, progress) = run(ssh::new_dissector(), &script);
+    let (recs, progress) = run(ssh::new_dissector(&tcp()), &script);
     assert_eq!(progress[1], Progress::Done);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
@@ -78,14 +78,14 @@ fn banners_and_hassh() {
     assert_eq!(s(r, "mamori.ssh.hassh"), md5_hex(hs.as_bytes()));
     let hss = format!("{KEX};aes256-ctr;hmac-sha1;none");
     assert_eq!(s(r, "mamori.ssh.hassh_server"), md5_hex(hss.as_bytes()));
-    let bytewise = run_bytewise(ssh::new_dissector(), &script);
+    let bytewise = run_bytewise(ssh::new_dissector(&tcp()), &script);
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
 }
 
 #[test]
 fn pre_banner_lines_and_banner_only_flow() {
     let (recs, _) = run(
-        ssh::new_dissector(),
+        ssh::new_dissector(&tcp()),
         &[
             (S, b"Welcome\r\nSSH-2.0-Go\r\n"),
             (C, b"SSH-2.0-libssh_0.10.6\r\n"),
@@ -114,13 +114,13 @@ fn probe_and_identify() {
 
 #[test]
 fn garbage_and_truncation() {
-    let (recs, progress) = run(ssh::new_dissector(), &[(C, b"hello world\r\n")]);
+    let (recs, progress) = run(ssh::new_dissector(&tcp()), &[(C, b"hello world\r\n")]);
     assert!(recs.is_empty());
     assert_eq!(progress[0], Progress::NotThisProtocol);
     let f = flow();
     let c = &f[1].1;
     for cut in [3, 20, 45, 60, 100] {
-        let (recs, _) = run(ssh::new_dissector(), &[(C, &c[..cut.min(c.len())])]);
+        let (recs, _) = run(ssh::new_dissector(&tcp()), &[(C, &c[..cut.min(c.len())])]);
         assert!(recs.len() <= 1);
     }
     for seed in 0..50 {

@@ -147,7 +147,7 @@ fn full_tls12_handshake_fields() {
         Some([192, 0, 2, 7]),
     );
     let flow = tls12_flow("example.test", cert.clone());
-    let (recs, progress) = run(tls::new_dissector(), &as_script(&flow));
+    let (recs, progress) = run(tls::new_dissector(&tcp()), &as_script(&flow));
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(*progress.last().unwrap(), Progress::Done);
     let r = &recs[0];
@@ -186,7 +186,7 @@ fn full_tls12_handshake_fields() {
     assert!(b(r, "tls.established"));
     assert!(!r.fields.contains_key("mamori.tls.tor_like"));
     // Split delivery gives the same fields.
-    let bytewise = run_bytewise(tls::new_dissector(), &as_script(&flow));
+    let bytewise = run_bytewise(tls::new_dissector(&tcp()), &as_script(&flow));
     assert_eq!(fields_only(&bytewise), fields_only(&recs));
 }
 
@@ -210,7 +210,10 @@ fn tls13_server_hello_and_not_self_signed() {
     srv.extend(record(23, &[0; 50]));
     let mut cli = record(20, &[1]);
     cli.extend(record(23, &[0; 50]));
-    let (recs, _) = run(tls::new_dissector(), &[(C, &ch), (S, &srv), (C, &cli)]);
+    let (recs, _) = run(
+        tls::new_dissector(&tcp()),
+        &[(C, &ch), (S, &srv), (C, &cli)],
+    );
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
     assert_eq!(s(r, "tls.version"), "1.3");
@@ -243,7 +246,7 @@ fn probe_positive_and_negative() {
     v2.extend([0x00, 0x00, 0x2f, 0x00, 0x00, 0x35, 0x01, 0x00, 0x80]);
     v2.extend([0x42; 16]);
     assert_eq!(tls::probe(&m, C, &v2), Probe::Yes);
-    let (recs, _) = run(tls::new_dissector(), &[(C, &v2), (S, &sh)]);
+    let (recs, _) = run(tls::new_dissector(&tcp()), &[(C, &v2), (S, &sh)]);
     assert_eq!(recs.len(), 1);
     assert!(b(&recs[0], "mamori.tls.sslv2_client_hello"));
     assert_eq!(list(&recs[0], "tls.client.supported_ciphers").len(), 3);
@@ -262,7 +265,7 @@ fn identify_on_non_standard_port() {
 #[test]
 fn not_tls_and_garbage() {
     let (recs, progress) = run(
-        tls::new_dissector(),
+        tls::new_dissector(&tcp()),
         &[(C, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")],
     );
     assert!(recs.is_empty());
@@ -277,7 +280,7 @@ fn not_tls_and_garbage() {
     }
     // Truncated ClientHello: no record, no panic.
     let ch = record(22, &browser_client_hello("t.test"));
-    let (recs, _) = run(tls::new_dissector(), &[(C, &ch[..ch.len() - 10])]);
+    let (recs, _) = run(tls::new_dissector(&tcp()), &[(C, &ch[..ch.len() - 10])]);
     assert!(recs.is_empty());
 }
 
@@ -298,13 +301,13 @@ fn tor_like_hello_is_named_tor() {
     );
     let cert = test_cert("www.zkq4vbn7xhqt.net", "www.pq2mvwrtk5xc.com", &[], None);
     let flow = tls12_flow("www.q4nfvbxk2hcl3m.com", cert);
-    let (recs, _) = run(tor::new_dissector(), &as_script(&flow));
+    let (recs, _) = run(tor::new_dissector(&tcp()), &as_script(&flow));
     assert!(b(&recs[0], "mamori.tls.tor_like"));
     // Certificate evidence alone marks the TLS flow.
     let cert = test_cert("www.zkq4vbn7xhqt.net", "www.pq2mvwrtk5xc.com", &[], None);
     assert!(tls::cert::parse(&cert).unwrap().tor_like());
     let flow = tls12_flow("plain.example", cert);
-    let (recs, _) = run(tls::new_dissector(), &as_script(&flow));
+    let (recs, _) = run(tls::new_dissector(&tcp()), &as_script(&flow));
     assert!(b(&recs[0], "mamori.tls.tor_like"));
 }
 
@@ -324,7 +327,7 @@ fn midstream_application_data_is_tls() {
     assert_eq!(tls::probe(&m, C, &bad), Probe::No);
     assert_eq!(tls::probe(&m, C, &record(23, &[1; 4])), Probe::No);
     assert_eq!(tls::probe(&m, C, b"\x17\x03\x09\x00\x20"), Probe::No);
-    let (recs, progress) = run(tls::new_dissector(), &[(C, &two), (S, &two)]);
+    let (recs, progress) = run(tls::new_dissector(&tcp()), &[(C, &two), (S, &two)]);
     assert!(recs.is_empty(), "no handshake seen: no tls record");
     assert_eq!(progress[1], Progress::Done);
 }

@@ -108,7 +108,11 @@ fn gen(rng: &mut Rng, i: u64) -> Event {
         }
         7 => {
             e = Event::new(ts, "windows.security");
-            let code = if rng.next() % 2 == 0 { "4624" } else { "4625" };
+            let code = if rng.next().is_multiple_of(2) {
+                "4624"
+            } else {
+                "4625"
+            };
             e.set("event.code", code)
                 .set("winlog.channel", "Security")
                 .set("winlog.event_data.TargetUserName", rng.pick(USERS))

@@ -488,7 +488,7 @@ impl Correlator {
             self.watermark = ts;
         }
         self.seen += 1;
-        if self.seen % SWEEP_EVERY == 0 {
+        if self.seen.is_multiple_of(SWEEP_EVERY) {
             self.sweep(correlations);
         }
         for rule in matched {

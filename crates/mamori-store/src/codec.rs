@@ -132,7 +132,10 @@ impl<'a> Reader<'a> {
             .checked_add(n)
             .filter(|e| *e <= self.buf.len())
             .ok_or(DecodeError::Truncated(self.pos))?;
-        let s = self.buf.get(self.pos..end).ok_or(DecodeError::Truncated(self.pos))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated(self.pos))?;
         self.pos = end;
         Ok(s)
     }
@@ -173,7 +176,8 @@ impl<'a> Reader<'a> {
                 }
                 let n = self.u32()?;
                 // Each value takes at least 2 bytes: never reserve more than the input allows.
-                let mut items = Vec::with_capacity(n.min(self.buf.len().saturating_sub(self.pos) / 2));
+                let mut items =
+                    Vec::with_capacity(n.min(self.buf.len().saturating_sub(self.pos) / 2));
                 for _ in 0..n {
                     items.push(self.value(depth + 1)?);
                 }
@@ -229,7 +233,13 @@ mod tests {
             .set("v4", Ipv4Addr::new(10, 1, 2, 3))
             .set("v6", "2001:db8::1".parse::<Ipv6Addr>().unwrap())
             .set("t", Timestamp::from_unix_secs(-5))
-            .set("l", Value::List(vec![Value::Int(1), Value::List(vec![Value::Str("x".into())])]));
+            .set(
+                "l",
+                Value::List(vec![
+                    Value::Int(1),
+                    Value::List(vec![Value::Str("x".into())]),
+                ]),
+            );
         let mut buf = Vec::new();
         encode_event(&e, &mut buf);
         assert_eq!(decode_event(&buf).unwrap(), e);

@@ -317,7 +317,15 @@ pub struct AuditBreak {
     pub reason: String,
 }
 
-fn audit_hash(prev: &str, id: i64, time: i64, actor: &str, action: &str, target: &str, details: &str) -> String {
+fn audit_hash(
+    prev: &str,
+    id: i64,
+    time: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: &str,
+) -> String {
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(id.to_le_bytes());
@@ -353,7 +361,8 @@ impl Db {
 
     fn init(conn: Connection) -> Result<Db> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut db = Db { conn };
@@ -365,7 +374,11 @@ impl Db {
     pub fn migrate(&mut self) -> Result<i64> {
         let tx = self.conn.transaction()?;
         tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-        let cur: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+        let cur: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?;
         let mut v = cur;
         for (n, sql) in MIGRATIONS {
             if *n > cur {
@@ -380,9 +393,11 @@ impl Db {
 
     /// The schema version.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Raw connection for basic CRUD on the other tables (cases, exclusions, users, tokens,
@@ -462,7 +477,11 @@ impl Db {
 
     /// Alerts matching the filter, newest `last_seen` first, one page.
     pub fn list_alerts(&self, f: &AlertFilter) -> Result<Vec<AlertRow>> {
-        let limit = if f.limit == 0 { MAX_PAGE } else { f.limit.min(MAX_PAGE) };
+        let limit = if f.limit == 0 {
+            MAX_PAGE
+        } else {
+            f.limit.min(MAX_PAGE)
+        };
         let sql = format!(
             "SELECT {} FROM alerts
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR severity >= ?2)
@@ -487,7 +506,13 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    fn set_status(&mut self, ids: &[i64], status: AlertStatus, actor: &str, now: Timestamp) -> Result<usize> {
+    fn set_status(
+        &mut self,
+        ids: &[i64],
+        status: AlertStatus,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         for id in ids {
@@ -502,7 +527,14 @@ impl Db {
                 });
             }
             n += changed;
-            append_audit_tx(&tx, now, actor, &format!("alert.{}", status.as_str()), &format!("alert:{id}"), "{}")?;
+            append_audit_tx(
+                &tx,
+                now,
+                actor,
+                &format!("alert.{}", status.as_str()),
+                &format!("alert:{id}"),
+                "{}",
+            )?;
         }
         tx.commit()?;
         Ok(n)
@@ -510,7 +542,8 @@ impl Db {
 
     /// Acknowledge one alert (audited).
     pub fn ack_alert(&mut self, id: i64, actor: &str, now: Timestamp) -> Result<()> {
-        self.set_status(&[id], AlertStatus::Acknowledged, actor, now).map(|_| ())
+        self.set_status(&[id], AlertStatus::Acknowledged, actor, now)
+            .map(|_| ())
     }
 
     /// Acknowledge many alerts in one transaction (all or none); returns how many.
@@ -520,11 +553,18 @@ impl Db {
 
     /// Close one alert (audited).
     pub fn close_alert(&mut self, id: i64, actor: &str, now: Timestamp) -> Result<()> {
-        self.set_status(&[id], AlertStatus::Closed, actor, now).map(|_| ())
+        self.set_status(&[id], AlertStatus::Closed, actor, now)
+            .map(|_| ())
     }
 
     /// Assign (or with `None` unassign) an alert (audited).
-    pub fn assign_alert(&mut self, id: i64, assignee: Option<&str>, actor: &str, now: Timestamp) -> Result<()> {
+    pub fn assign_alert(
+        &mut self,
+        id: i64,
+        assignee: Option<&str>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             "UPDATE alerts SET assignee = ?1, updated = ?2 WHERE id = ?3",
@@ -537,13 +577,26 @@ impl Db {
             });
         }
         let details = serde_json::json!({ "assignee": assignee }).to_string();
-        append_audit_tx(&tx, now, actor, "alert.assign", &format!("alert:{id}"), &details)?;
+        append_audit_tx(
+            &tx,
+            now,
+            actor,
+            "alert.assign",
+            &format!("alert:{id}"),
+            &details,
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Comment on an alert (audited); returns the comment id.
-    pub fn comment_alert(&mut self, id: i64, author: &str, body: &str, now: Timestamp) -> Result<i64> {
+    pub fn comment_alert(
+        &mut self,
+        id: i64,
+        author: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let exists: Option<i64> = tx
             .query_row("SELECT id FROM alerts WHERE id = ?1", [id], |r| r.get(0))
@@ -559,7 +612,14 @@ impl Db {
             params![id, now.unix_nanos(), author, body],
         )?;
         let cid = tx.last_insert_rowid();
-        append_audit_tx(&tx, now, author, "alert.comment", &format!("alert:{id}"), &serde_json::json!({ "comment": cid }).to_string())?;
+        append_audit_tx(
+            &tx,
+            now,
+            author,
+            "alert.comment",
+            &format!("alert:{id}"),
+            &serde_json::json!({ "comment": cid }).to_string(),
+        )?;
         tx.commit()?;
         Ok(cid)
     }
@@ -582,7 +642,14 @@ impl Db {
     }
 
     /// Append to the audit log.
-    pub fn append_audit(&mut self, now: Timestamp, actor: &str, action: &str, target: &str, details: &str) -> Result<AuditEntry> {
+    pub fn append_audit(
+        &mut self,
+        now: Timestamp,
+        actor: &str,
+        action: &str,
+        target: &str,
+        details: &str,
+    ) -> Result<AuditEntry> {
         let tx = self.conn.transaction()?;
         let e = append_audit_tx(&tx, now, actor, action, target, details)?;
         tx.commit()?;
@@ -591,7 +658,11 @@ impl Db {
 
     /// Audit rows, oldest first, one page.
     pub fn list_audit(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>> {
-        let limit = if limit == 0 { MAX_PAGE } else { limit.min(MAX_PAGE) };
+        let limit = if limit == 0 {
+            MAX_PAGE
+        } else {
+            limit.min(MAX_PAGE)
+        };
         let mut st = self.conn.prepare(
             "SELECT id, time, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY id LIMIT ?1 OFFSET ?2",
         )?;
@@ -612,10 +683,19 @@ impl Db {
             if e.prev_hash != prev {
                 return Ok(Err(AuditBreak {
                     id: e.id,
-                    reason: "prev_hash does not match the previous row (row removed or reordered)".into(),
+                    reason: "prev_hash does not match the previous row (row removed or reordered)"
+                        .into(),
                 }));
             }
-            let h = audit_hash(&e.prev_hash, e.id, e.time.unix_nanos(), &e.actor, &e.action, &e.target, &e.details);
+            let h = audit_hash(
+                &e.prev_hash,
+                e.id,
+                e.time.unix_nanos(),
+                &e.actor,
+                &e.action,
+                &e.target,
+                &e.details,
+            );
             if h != e.hash {
                 return Ok(Err(AuditBreak {
                     id: e.id,
@@ -641,7 +721,9 @@ impl Db {
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 }
@@ -668,7 +750,11 @@ fn append_audit_tx(
     details: &str,
 ) -> Result<AuditEntry> {
     let last: Option<(i64, String)> = tx
-        .query_row("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (id, prev) = match last {
         Some((id, h)) => (id + 1, h),

@@ -38,7 +38,8 @@ pub fn load_or_create(dir: &Path) -> Result<SigningKey> {
     };
     match fs::read_to_string(&path) {
         Ok(text) => {
-            let bytes = unhex::<32>(text.trim()).ok_or_else(|| bad("not 64 hex characters".into()))?;
+            let bytes =
+                unhex::<32>(text.trim()).ok_or_else(|| bad("not 64 hex characters".into()))?;
             Ok(SigningKey::from_bytes(&bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -46,8 +47,7 @@ pub fn load_or_create(dir: &Path) -> Result<SigningKey> {
             let mut seed = [0u8; 32];
             getrandom::fill(&mut seed).map_err(|e| bad(format!("no randomness: {e}")))?;
             let key = SigningKey::from_bytes(&seed);
-            write_durable(&path, format!("{}\n", hex(&seed)).as_bytes())?;
-            restrict(&path)?;
+            write_secret(&path, format!("{}\n", hex(&seed)).as_bytes())?;
             write_durable(
                 &dir.join(format!("{KEY_FILE}.pub")),
                 format!("{}\n", hex(key.verifying_key().as_bytes())).as_bytes(),
@@ -58,13 +58,24 @@ pub fn load_or_create(dir: &Path) -> Result<SigningKey> {
     }
 }
 
-#[cfg(unix)]
-fn restrict(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|e| StoreError::io(path, e))
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path) -> Result<()> {
+/// Create the secret key file readable by the owner only from the first byte, durably.
+fn write_secret(path: &Path, body: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path).map_err(|e| StoreError::io(path, e))?;
+    f.write_all(body)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| StoreError::io(path, e))?;
+    if let Some(d) = path.parent() {
+        fs::File::open(d)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::io(d, e))?;
+    }
     Ok(())
 }

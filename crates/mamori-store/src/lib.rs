@@ -72,7 +72,11 @@ impl Store {
         Db::open(&self.data_dir().join(DB_FILE))
     }
     /// Retention plan for `now` (see [`retention::plan`]).
-    pub fn retention_plan(&self, cfg: &RetentionConfig, now: mamori_core::Timestamp) -> Result<RetentionPlan> {
+    pub fn retention_plan(
+        &self,
+        cfg: &RetentionConfig,
+        now: mamori_core::Timestamp,
+    ) -> Result<RetentionPlan> {
         retention::plan(self, cfg, now)
     }
     /// Apply a retention plan (see [`retention::apply`]).

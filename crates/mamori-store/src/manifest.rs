@@ -194,7 +194,10 @@ pub fn check_chain(entries: &[Entry]) -> Vec<Problem> {
         if e.seq != i as u64 {
             problems.push(Problem::ManifestChainBroken {
                 seq: e.seq,
-                reason: format!("entry at position {i} has seq {} (reordered or removed entries)", e.seq),
+                reason: format!(
+                    "entry at position {i} has seq {} (reordered or removed entries)",
+                    e.seq
+                ),
             });
         }
         if e.prev != prev {
@@ -380,8 +383,12 @@ impl Manifest {
         // A torn last line (crash during append) is cut off; it was never signed.
         let text = if !text.is_empty() && !text.ends_with('\n') {
             let cut = text.rfind('\n').map_or(0, |i| i + 1);
-            let f = OpenOptions::new().write(true).open(&path).map_err(|e| StoreError::io(&path, e))?;
-            f.set_len(cut as u64).map_err(|e| StoreError::io(&path, e))?;
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| StoreError::io(&path, e))?;
+            f.set_len(cut as u64)
+                .map_err(|e| StoreError::io(&path, e))?;
             f.sync_all().map_err(|e| StoreError::io(&path, e))?;
             text.get(..cut).unwrap_or_default().to_owned()
         } else {
@@ -480,7 +487,10 @@ impl Manifest {
             .append(true)
             .open(&path)
             .map_err(|err| StoreError::io(&path, err))?;
-        let before = f.metadata().map_err(|err| StoreError::io(&path, err))?.len();
+        let before = f
+            .metadata()
+            .map_err(|err| StoreError::io(&path, err))?
+            .len();
         if let Err(err) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
             let _ = f.set_len(before);
             return Err(StoreError::io(&path, err));
@@ -524,7 +534,9 @@ impl Manifest {
         r.problems.extend(problems);
         r.problems.extend(check_chain(&entries));
         r.entries = entries.len() as u64;
-        let computed = entries.last().map_or_else(|| GENESIS.to_owned(), |e| e.hash.clone());
+        let computed = entries
+            .last()
+            .map_or_else(|| GENESIS.to_owned(), |e| e.hash.clone());
         // Signature.
         let stored_key = fs::read_to_string(dir.join(PUBKEY_FILE))
             .ok()

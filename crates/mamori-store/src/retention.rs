@@ -204,7 +204,11 @@ pub fn plan(store: &Store, cfg: &RetentionConfig, now: Timestamp) -> Result<Rete
             dataset: e.dataset.clone(),
             day: e.day.clone(),
             age_days: age,
-            tier: if s.archived { Tier::Archived } else { Tier::Hot },
+            tier: if s.archived {
+                Tier::Archived
+            } else {
+                Tier::Hot
+            },
             size: e.size,
         });
         let act = |kind, reason| Action {
@@ -271,11 +275,23 @@ pub fn plan(store: &Store, cfg: &RetentionConfig, now: Timestamp) -> Result<Rete
 
 /// Carry out a plan: archive moves, deletions (manifest entry first, then the file), each
 /// recorded in the audit log. Returns the audit entries written.
-pub fn apply(store: &mut Store, db: &mut Db, plan: &RetentionPlan, actor: &str, now: Timestamp) -> Result<Vec<AuditEntry>> {
+pub fn apply(
+    store: &mut Store,
+    db: &mut Db,
+    plan: &RetentionPlan,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Vec<AuditEntry>> {
     let data = store.data_dir().to_owned();
     let mut audit = Vec::new();
     for w in &plan.warnings {
-        audit.push(db.append_audit(now, actor, "retention.warning", "retention", &serde_json::json!({ "warning": w }).to_string())?);
+        audit.push(db.append_audit(
+            now,
+            actor,
+            "retention.warning",
+            "retention",
+            &serde_json::json!({ "warning": w }).to_string(),
+        )?);
     }
     for a in &plan.actions {
         let Some(seg) = store
@@ -302,9 +318,17 @@ pub fn apply(store: &mut Store, db: &mut Db, plan: &RetentionPlan, actor: &str, 
                 }
                 fs::rename(&seg.path, &dst).map_err(|e| StoreError::io(&dst, e))?;
                 if let Some(d) = dst.parent() {
-                    fs::File::open(d).and_then(|f| f.sync_all()).map_err(|e| StoreError::io(d, e))?;
+                    fs::File::open(d)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|e| StoreError::io(d, e))?;
                 }
-                audit.push(db.append_audit(now, actor, "retention.archive", &format!("segment:{}", a.seq), &details)?);
+                audit.push(db.append_audit(
+                    now,
+                    actor,
+                    "retention.archive",
+                    &format!("segment:{}", a.seq),
+                    &details,
+                )?);
             }
             ActionKind::Delete => {
                 store.manifest_mut().append(Entry {
@@ -318,7 +342,13 @@ pub fn apply(store: &mut Store, db: &mut Db, plan: &RetentionPlan, actor: &str, 
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(StoreError::io(&seg.path, e)),
                 }
-                audit.push(db.append_audit(now, actor, "retention.delete", &format!("segment:{}", a.seq), &details)?);
+                audit.push(db.append_audit(
+                    now,
+                    actor,
+                    "retention.delete",
+                    &format!("segment:{}", a.seq),
+                    &details,
+                )?);
             }
         }
     }

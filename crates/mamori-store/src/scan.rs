@@ -13,6 +13,9 @@ use parquet::file::statistics::Statistics;
 use crate::error::{Result, StoreError};
 use crate::manifest::SegmentInfo;
 use crate::segment::{self, ColumnKind, BLOOM_COLUMNS};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampNanosecondType};
+use arrow_array::{Array, RecordBatch};
 
 /// A predicate evaluated on every candidate event after pruning.
 pub type Predicate = Box<dyn Fn(&Event) -> bool + Send + Sync>;
@@ -81,13 +84,21 @@ impl ScanRequest {
         }
         for (f, vals) in &self.equals {
             let Some(v) = ev.get(f) else { return false };
-            if !v.items().iter().any(|x| vals.iter().any(|w| value_eq(x, w))) {
+            if !v
+                .items()
+                .iter()
+                .any(|x| vals.iter().any(|w| value_eq(x, w)))
+            {
                 return false;
             }
         }
         for (f, net) in &self.ip_ranges {
             let Some(v) = ev.get(f) else { return false };
-            if !v.items().iter().any(|x| x.as_ip().is_some_and(|ip| net.contains(&ip))) {
+            if !v
+                .items()
+                .iter()
+                .any(|x| x.as_ip().is_some_and(|ip| net.contains(&ip)))
+            {
                 return false;
             }
         }
@@ -141,8 +152,12 @@ fn prune_by_stats(req: &ScanRequest, rg: &RowGroupMetaData, spilled: &[String]) 
         if spilled.iter().any(|f| f == field) {
             continue;
         }
-        let Some((_, kind)) = segment::column_of(field) else { continue };
-        let Some(idx) = segment::schema_index(field) else { continue };
+        let Some((_, kind)) = segment::column_of(field) else {
+            continue;
+        };
+        let Some(idx) = segment::schema_index(field) else {
+            continue;
+        };
         let Some(st) = col_stats(idx) else { continue };
         if st.null_count_opt() == Some(rg.num_rows() as u64) {
             // All null here; the field may still be in `_extra` with another type.
@@ -177,10 +192,78 @@ fn prune_by_stats(req: &ScanRequest, rg: &RowGroupMetaData, spilled: &[String]) 
     false
 }
 
-
 struct Open {
     reader: ParquetRecordBatchReader,
     path: PathBuf,
+    spilled: Vec<String>,
+}
+
+/// Rows of a batch that can match, decided on the Arrow columns before any row is turned
+/// into an [`Event`]: the time range and `equals` on typed columns that hold every value of
+/// their field in this file. [`ScanRequest::matches`] still runs on the survivors.
+fn prefilter(req: &ScanRequest, batch: &RecordBatch, spilled: &[String]) -> Vec<bool> {
+    let n = batch.num_rows();
+    let mut keep = vec![true; n];
+    let schema = batch.schema();
+    let col = |name: &str| {
+        schema
+            .index_of(name)
+            .ok()
+            .and_then(|i| batch.columns().get(i))
+    };
+    if req.time != (None, None) {
+        if let Some(ts) =
+            col("@timestamp").and_then(|a| a.as_primitive_opt::<TimestampNanosecondType>())
+        {
+            for (r, k) in keep.iter_mut().enumerate() {
+                *k = req.in_time(Timestamp::from_unix_nanos(ts.value(r)));
+            }
+        }
+    }
+    for (field, vals) in &req.equals {
+        if spilled.iter().any(|f| f == field) {
+            continue;
+        }
+        let Some((_, kind)) = segment::column_of(field) else {
+            continue;
+        };
+        let Some(arr) = col(field) else { continue };
+        match kind {
+            ColumnKind::Ip | ColumnKind::Keyword => {
+                let Some(texts) = vals
+                    .iter()
+                    .map(|v| as_column_text(kind, v))
+                    .collect::<Option<Vec<String>>>()
+                else {
+                    continue;
+                };
+                let Some(a) = arr.as_string_opt::<i32>() else {
+                    continue;
+                };
+                for (r, k) in keep.iter_mut().enumerate() {
+                    if *k {
+                        *k = !a.is_null(r) && texts.iter().any(|t| t == a.value(r));
+                    }
+                }
+            }
+            ColumnKind::Long => {
+                let Some(ints) = vals.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>()
+                else {
+                    continue;
+                };
+                let Some(a) = arr.as_primitive_opt::<Int64Type>() else {
+                    continue;
+                };
+                for (r, k) in keep.iter_mut().enumerate() {
+                    if *k {
+                        *k = !a.is_null(r) && ints.contains(&a.value(r));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    keep
 }
 
 /// A streaming scan: segments one batch at a time, then the unsealed tail.
@@ -195,7 +278,11 @@ pub struct Scan<'r> {
 }
 
 impl<'r> Scan<'r> {
-    pub(crate) fn new(req: &'r ScanRequest, segments: Vec<SegmentInfo>, tail: Vec<Event>) -> Scan<'r> {
+    pub(crate) fn new(
+        req: &'r ScanRequest,
+        segments: Vec<SegmentInfo>,
+        tail: Vec<Event>,
+    ) -> Scan<'r> {
         let mut stats = ScanStats::default();
         let mut keep = VecDeque::new();
         for s in segments {
@@ -256,7 +343,11 @@ impl<'r> Scan<'r> {
                 .with_batch_size(segment::SCAN_BATCH_ROWS)
                 .build()
                 .map_err(pq)?;
-            self.current = Some(Open { reader, path });
+            self.current = Some(Open {
+                reader,
+                path,
+                spilled,
+            });
             return Ok(true);
         }
         Ok(false)
@@ -272,12 +363,16 @@ impl<'r> Scan<'r> {
             if !BLOOM_COLUMNS.contains(&field.as_str()) || spilled.iter().any(|f| f == field) {
                 continue;
             }
-            let (Some((_, kind)), Some(idx)) = (segment::column_of(field), segment::schema_index(field)) else {
+            let (Some((_, kind)), Some(idx)) =
+                (segment::column_of(field), segment::schema_index(field))
+            else {
                 continue;
             };
             let texts: Option<Vec<String>> = vals.iter().map(|v| as_column_text(kind, v)).collect();
             let Some(texts) = texts else { continue };
-            let Ok(Some(sbbf)) = b.get_row_group_column_bloom_filter(rg, idx) else { continue };
+            let Ok(Some(sbbf)) = b.get_row_group_column_bloom_filter(rg, idx) else {
+                continue;
+            };
             if !texts.iter().any(|t| sbbf.check(t.as_str())) {
                 return true;
             }
@@ -290,7 +385,9 @@ impl<'r> Scan<'r> {
             if self.current.is_none() && !self.open_next()? {
                 return Ok(false);
             }
-            let Some(cur) = self.current.as_mut() else { return Ok(false) };
+            let Some(cur) = self.current.as_mut() else {
+                return Ok(false);
+            };
             match cur.reader.next() {
                 None => self.current = None,
                 Some(Err(e)) => {
@@ -301,8 +398,9 @@ impl<'r> Scan<'r> {
                 }
                 Some(Ok(batch)) => {
                     self.stats.rows_scanned += batch.num_rows() as u64;
-                    let mut evs = Vec::with_capacity(batch.num_rows());
-                    segment::from_batch(&batch, &mut evs)?;
+                    let keep = prefilter(self.req, &batch, &cur.spilled);
+                    let mut evs = Vec::new();
+                    segment::from_batch_rows(&batch, Some(&keep), &mut evs)?;
                     self.pending
                         .extend(evs.into_iter().filter(|e| self.req.matches(e)));
                     if !self.pending.is_empty() {

@@ -264,9 +264,9 @@ pub fn to_batch(events: &[Event]) -> Result<RecordBatch> {
             ColumnKind::Keyword | ColumnKind::Ip => Col::Str(StringBuilder::with_capacity(n, 0)),
             ColumnKind::Long => Col::Long(Int64Builder::with_capacity(n)),
             ColumnKind::Double => Col::Double(Float64Builder::with_capacity(n)),
-            ColumnKind::Date => Col::Date(
-                TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC"),
-            ),
+            ColumnKind::Date => {
+                Col::Date(TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC"))
+            }
             ColumnKind::Bool => Col::Bool(BooleanBuilder::with_capacity(n)),
         })
         .collect();
@@ -335,7 +335,7 @@ pub fn writer_properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by("mamori-store".into());
     for c in BLOOM_COLUMNS {
         b = b
@@ -354,7 +354,12 @@ pub fn spilled_fields(md: &parquet::file::metadata::ParquetMetaData) -> Vec<Stri
         .key_value_metadata()
         .and_then(|kv| kv.iter().find(|k| k.key == SPILLED_KEY))
         .and_then(|k| k.value.as_deref())
-        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|v| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -396,6 +401,15 @@ pub fn write_segment(path: &Path, events: &[Event]) -> Result<()> {
 
 /// Convert a record batch of the segment schema back into events.
 pub fn from_batch(batch: &RecordBatch, out: &mut Vec<Event>) -> Result<()> {
+    from_batch_rows(batch, None, out)
+}
+
+/// Like [`from_batch`] for the rows whose `keep` flag is set (all rows when `None`).
+pub fn from_batch_rows(
+    batch: &RecordBatch,
+    keep: Option<&[bool]>,
+    out: &mut Vec<Event>,
+) -> Result<()> {
     let corrupt = |what: &str| StoreError::Corrupt {
         location: "segment batch".into(),
         reason: format!("column {what} missing or of the wrong type"),
@@ -413,12 +427,13 @@ pub fn from_batch(batch: &RecordBatch, out: &mut Vec<Event>) -> Result<()> {
     let ds = col("event.dataset")
         .and_then(|a| a.as_string_opt::<i32>())
         .ok_or_else(|| corrupt("event.dataset"))?;
-    let typed: Vec<(&str, ColumnKind, Option<&ArrayRef>)> = COLUMNS
-        .iter()
-        .map(|(n, k)| (*n, *k, col(n)))
-        .collect();
+    let typed: Vec<(&str, ColumnKind, Option<&ArrayRef>)> =
+        COLUMNS.iter().map(|(n, k)| (*n, *k, col(n))).collect();
     let extra = col(EXTRA_COLUMN).and_then(|a| a.as_string_opt::<i32>());
     for r in 0..batch.num_rows() {
+        if keep.is_some_and(|k| !k.get(r).copied().unwrap_or(false)) {
+            continue;
+        }
         let mut ev = Event::new(
             Timestamp::from_unix_nanos(ts.value(r)),
             ds.value(r).to_owned(),
@@ -430,15 +445,21 @@ pub fn from_batch(batch: &RecordBatch, out: &mut Vec<Event>) -> Result<()> {
                 continue;
             }
             let v = match k {
-                ColumnKind::Keyword => arr.as_string_opt::<i32>().map(|a| Value::Str(a.value(r).to_owned())),
+                ColumnKind::Keyword => arr
+                    .as_string_opt::<i32>()
+                    .map(|a| Value::Str(a.value(r).to_owned())),
                 ColumnKind::Ip => arr.as_string_opt::<i32>().map(|a| {
                     let t = a.value(r);
                     t.parse::<IpAddr>()
                         .map(Value::Ip)
                         .unwrap_or_else(|_| Value::Str(t.to_owned()))
                 }),
-                ColumnKind::Long => arr.as_primitive_opt::<Int64Type>().map(|a| Value::Int(a.value(r))),
-                ColumnKind::Double => arr.as_primitive_opt::<Float64Type>().map(|a| Value::Float(a.value(r))),
+                ColumnKind::Long => arr
+                    .as_primitive_opt::<Int64Type>()
+                    .map(|a| Value::Int(a.value(r))),
+                ColumnKind::Double => arr
+                    .as_primitive_opt::<Float64Type>()
+                    .map(|a| Value::Float(a.value(r))),
                 ColumnKind::Date => arr
                     .as_primitive_opt::<TimestampNanosecondType>()
                     .map(|a| Value::Time(Timestamp::from_unix_nanos(a.value(r)))),

@@ -190,7 +190,13 @@ impl Store {
                 o.seq, o.path
             ));
         }
-        remove_unsealed_files(&data.join("segments"), manifest.next_seq());
+        let stale = remove_unsealed_files(&data.join("segments"), manifest.next_seq());
+        if stale > 0 {
+            counters.add("seal_orphan_file_removed", stale);
+            messages.push(format!(
+                "{stale} segment file(s) of an interrupted seal removed; their events are replayed from the wal"
+            ));
+        }
         let (wal, replay) = Wal::open(&data.join("wal"), cfg.wal.clone(), manifest.wal_through())?;
         counters.merge(&replay.counters);
         messages.extend(replay.messages);
@@ -230,7 +236,8 @@ impl Store {
             Ok(a) => a,
             Err(e) => {
                 if matches!(e, StoreError::DiskFull { .. }) {
-                    self.counters.incr_with_sample("disk_full", || e.to_string());
+                    self.counters
+                        .incr_with_sample("disk_full", || e.to_string());
                 }
                 return Err(e);
             }
@@ -303,7 +310,8 @@ impl Store {
             // Keep everything buffered (the WAL still has it); segments written so far are
             // withdrawn on the next open or re-sealed by the next successful seal.
             if matches!(e, StoreError::DiskFull { .. }) {
-                self.counters.incr_with_sample("disk_full", || e.to_string());
+                self.counters
+                    .incr_with_sample("disk_full", || e.to_string());
             }
             for s in &report.segments {
                 let (path, _) = self.manifest.locate(&s.path);
@@ -324,16 +332,26 @@ impl Store {
         self.tail_rows = 0;
         self.tail_bytes = 0;
         self.oldest = None;
-        self.counters.add("segments_sealed", report.segments.len() as u64);
+        self.counters
+            .add("segments_sealed", report.segments.len() as u64);
         Ok(report)
     }
 
-    fn write_one(&mut self, ds: &str, day: i64, evs: &[Event], through: Option<u64>) -> Result<Entry> {
+    fn write_one(
+        &mut self,
+        ds: &str,
+        day: i64,
+        evs: &[Event],
+        through: Option<u64>,
+    ) -> Result<Entry> {
         let seq = self.manifest.next_seq();
         let day_s = day_string(day);
         let rel = format!("{}/{}/{:012}.parquet", dataset_dir(ds), day_s, seq);
         let final_path = self.cfg.data.join("segments").join(&rel);
-        let dir = final_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = final_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         let tmp = final_path.with_extension("parquet.tmp");
         if let Err(e) = segment::write_segment(&tmp, evs) {
@@ -391,8 +409,8 @@ impl Store {
     /// Verify the data directory against the trusted key from the key directory.
     pub fn verify(&self) -> VerifyReport {
         let vk = self.manifest.head();
-        let trusted = manifest::unhex::<32>(&vk.public_key)
-            .and_then(|b| VerifyingKey::from_bytes(&b).ok());
+        let trusted =
+            manifest::unhex::<32>(&vk.public_key).and_then(|b| VerifyingKey::from_bytes(&b).ok());
         Manifest::verify(&self.cfg.data, trusted.as_ref())
     }
 
@@ -431,14 +449,16 @@ impl Store {
     }
 }
 
-/// Remove `*.parquet.tmp` files and segment files numbered `>= next_seq` (written by a seal
-/// that crashed before its manifest entry; their events are still in the WAL).
-fn remove_unsealed_files(dir: &Path, next_seq: u64) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
+/// Remove `*.parquet.tmp` files and the segment file numbered `next_seq` (written by a seal
+/// that crashed before its manifest entry; its events are still in the WAL). Any other
+/// unlisted file is left for `verify` to report. Returns how many files were removed.
+fn remove_unsealed_files(dir: &Path, next_seq: u64) -> u64 {
+    let mut n = 0;
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
     for ent in rd.flatten() {
         let p = ent.path();
         if p.is_dir() {
-            remove_unsealed_files(&p, next_seq);
+            n += remove_unsealed_files(&p, next_seq);
             continue;
         }
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
@@ -446,9 +466,10 @@ fn remove_unsealed_files(dir: &Path, next_seq: u64) {
             || name
                 .strip_suffix(".parquet")
                 .and_then(|s| s.parse::<u64>().ok())
-                .is_some_and(|s| s >= next_seq);
-        if stale {
-            let _ = fs::remove_file(&p);
+                .is_some_and(|s| s == next_seq);
+        if stale && fs::remove_file(&p).is_ok() {
+            n += 1;
         }
     }
+    n
 }

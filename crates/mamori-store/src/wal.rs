@@ -136,7 +136,10 @@ pub fn list_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
         let ent = ent.map_err(|e| StoreError::io(dir, e))?;
         let name = ent.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some(seq) = name.strip_suffix(".wal").and_then(|s| s.parse::<u64>().ok()) {
+        if let Some(seq) = name
+            .strip_suffix(".wal")
+            .and_then(|s| s.parse::<u64>().ok())
+        {
             out.push((seq, ent.path()));
         }
     }
@@ -176,11 +179,19 @@ pub fn scan_records(
         let mut prev = [0u8; 32];
         prev.copy_from_slice(&hdr[8..HEADER_BYTES]);
         if len > MAX_RECORD_BYTES {
-            return (pos, expect_prev, Some(format!("record length {len} over limit")));
+            return (
+                pos,
+                expect_prev,
+                Some(format!("record length {len} over limit")),
+            );
         }
         let start = pos + HEADER_BYTES;
         let Some(payload) = data.get(start..start + len) else {
-            return (pos, expect_prev, Some(format!("short payload ({len} bytes declared)")));
+            return (
+                pos,
+                expect_prev,
+                Some(format!("short payload ({len} bytes declared)")),
+            );
         };
         if crc(&prev, payload) != want_crc {
             return (pos, expect_prev, Some("crc32c mismatch".into()));
@@ -209,7 +220,11 @@ fn sync_dir(dir: &Path) -> Result<()> {
 impl Wal {
     /// Open (creating) the WAL in `dir`: delete files with sequence `<= sealed_through`
     /// (their events are in durable segments), replay the rest, truncate a torn tail.
-    pub fn open(dir: &Path, opts: WalOptions, sealed_through: Option<u64>) -> Result<(Wal, Replay)> {
+    pub fn open(
+        dir: &Path,
+        opts: WalOptions,
+        sealed_through: Option<u64>,
+    ) -> Result<(Wal, Replay)> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let mut replay = Replay::default();
         let mut files = list_files(dir)?;
@@ -239,7 +254,8 @@ impl Wal {
                     .write(true)
                     .open(path)
                     .map_err(|e| StoreError::io(path, e))?;
-                f.set_len(valid as u64).map_err(|e| StoreError::io(path, e))?;
+                f.set_len(valid as u64)
+                    .map_err(|e| StoreError::io(path, e))?;
                 f.sync_all().map_err(|e| StoreError::io(path, e))?;
             }
             if let Some(h) = h {
@@ -247,7 +263,9 @@ impl Wal {
             }
             expect = h;
         }
-        let seq = files.last().map_or(sealed_through.map_or(0, |t| t + 1), |(s, _)| *s);
+        let seq = files
+            .last()
+            .map_or(sealed_through.map_or(0, |t| t + 1), |(s, _)| *s);
         let path = dir.join(file_name(seq));
         let file = OpenOptions::new()
             .create(true)
@@ -299,8 +317,11 @@ impl Wal {
                     limit: MAX_RECORD_BYTES,
                 });
             }
-            self.buf
-                .extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+            self.buf.extend_from_slice(
+                &u32::try_from(payload.len())
+                    .unwrap_or(u32::MAX)
+                    .to_le_bytes(),
+            );
             self.buf.extend_from_slice(&crc(&h, &payload).to_le_bytes());
             self.buf.extend_from_slice(&h);
             self.buf.extend_from_slice(&payload);

@@ -1,6 +1,10 @@
 //! Fault injection: a child process appends with fsync=always and prints each acknowledged
 //! id; the parent SIGKILLs it at varying moments (also mid-seal), reopens the store and
 //! checks that every acknowledged event is present exactly once and everything verifies.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed assertion"
+)]
 
 mod common;
 
@@ -30,7 +34,9 @@ fn cfg(dir: &str) -> StoreConfig {
 /// The child side: only does something when started by the parent.
 #[test]
 fn child_writer() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let (dir, start) = spec.split_once('|').unwrap();
     let start: u64 = start.parse().unwrap();
     let mut s = Store::open(cfg(dir)).unwrap();
@@ -39,8 +45,12 @@ fn child_writer() {
         let batch: Vec<Event> = (0..7)
             .map(|k| {
                 let n = id + k;
-                let mut e = Event::new(Timestamp::from_unix_secs(T0 + (n % 100_000) as i64), if n % 2 == 0 { "flow" } else { "sshd" });
-                e.set(ID_FIELD, n as i64).set("message", format!("event {n}"));
+                let mut e = Event::new(
+                    Timestamp::from_unix_secs(T0 + (n % 100_000) as i64),
+                    if n.is_multiple_of(2) { "flow" } else { "sshd" },
+                );
+                e.set(ID_FIELD, n as i64)
+                    .set("message", format!("event {n}"));
                 e
             })
             .collect();
@@ -60,6 +70,7 @@ fn kill_9_at_any_point_loses_nothing_acknowledged() {
     let dir = t.path().to_str().unwrap().to_owned();
     let exe = std::env::current_exe().unwrap();
     let mut acked: BTreeSet<u64> = BTreeSet::new();
+    let mut sealed = 0;
     for round in 0..ROUNDS {
         let start = round * 1_000_000;
         let mut child = Command::new(&exe)
@@ -73,7 +84,10 @@ fn kill_9_at_any_point_loses_nothing_acknowledged() {
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(n) = line.strip_prefix("ACK ").and_then(|s| s.parse::<u64>().ok()) {
+                if let Some(n) = line
+                    .strip_prefix("ACK ")
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
                     if tx.send(n).is_err() {
                         break;
                     }
@@ -115,8 +129,14 @@ fn kill_9_at_any_point_loses_nothing_acknowledged() {
             assert_eq!(e.get_str("message"), Some(format!("event {id}").as_str()));
         }
         let missing: Vec<&u64> = acked.difference(&seen).take(5).collect();
-        assert!(missing.is_empty(), "round {round}: acknowledged events lost: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged events lost: {missing:?}"
+        );
         let r = s.verify();
         assert!(r.ok, "round {round}: {:?}", r.problems);
+        sealed = s.manifest().live_segments().len();
     }
+    // The kills happened while seals were running too.
+    assert!(sealed > 0);
 }

@@ -1,3 +1,9 @@
+//! Retention boundaries, override, quota.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed assertion"
+)]
+
 mod common;
 
 use common::*;
@@ -30,12 +36,16 @@ fn kinds(plan: &mamori_store::RetentionPlan, s: &Store) -> Vec<(i64, Option<Acti
         .segments
         .iter()
         .map(|seg| {
-            let a = plan.actions.iter().find(|a| a.seq == seg.seq).map(|a| a.kind);
+            let a = plan
+                .actions
+                .iter()
+                .find(|a| a.seq == seg.seq)
+                .map(|a| a.kind);
             let _ = ents;
             (seg.age_days, a)
         })
         .collect();
-    v.sort();
+    v.sort_by_key(|x| x.0);
     v
 }
 
@@ -59,9 +69,17 @@ fn boundaries_at_hot_and_delete_days() {
     );
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     let mut db = Db::open_in_memory().unwrap();
-    let audit = s.apply_retention(&mut db, &plan, "retention", now()).unwrap();
+    let audit = s
+        .apply_retention(&mut db, &plan, "retention", now())
+        .unwrap();
     assert_eq!(audit.len(), 5);
-    assert_eq!(audit.iter().filter(|a| a.action == "retention.delete").count(), 2);
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "retention.delete")
+            .count(),
+        2
+    );
     assert_eq!(db.list_audit(0, 0).unwrap().len(), 5);
     assert_eq!(db.verify_audit().unwrap(), Ok(5));
     // Archived segments are still scanned and verified; deleted ones are gone legitimately.
@@ -71,7 +89,14 @@ fn boundaries_at_hot_and_delete_days() {
     assert!(r.ok, "{:?}", r.problems);
     let plan2 = s.retention_plan(&cfg, now()).unwrap();
     assert!(plan2.actions.is_empty(), "{:?}", plan2.actions);
-    assert_eq!(plan2.segments.iter().filter(|x| x.tier == Tier::Archived).count(), 3);
+    assert_eq!(
+        plan2
+            .segments
+            .iter()
+            .filter(|x| x.tier == Tier::Archived)
+            .count(),
+        3
+    );
     // Survives reopening.
     drop(s);
     let s = open(&t);
@@ -94,11 +119,17 @@ fn below_recommended_needs_override_and_is_flagged() {
     );
     let err = s.retention_plan(&cfg, now()).unwrap_err();
     assert!(err.to_string().contains("allow_below_recommended"), "{err}");
-    cfg.per_dataset.get_mut("sshd").unwrap().allow_below_recommended = true;
+    cfg.per_dataset
+        .get_mut("sshd")
+        .unwrap()
+        .allow_below_recommended = true;
     let plan = s.retention_plan(&cfg, now()).unwrap();
     assert_eq!(plan.below_recommended, vec!["sshd".to_string()]);
     assert!(plan.warnings[0].contains("below the recommended 365"));
-    assert_eq!(kinds(&plan, &s), vec![(10, None), (200, Some(ActionKind::Delete))]);
+    assert_eq!(
+        kinds(&plan, &s),
+        vec![(10, None), (200, Some(ActionKind::Delete))]
+    );
     // delete before hot is nonsense.
     cfg.per_dataset.get_mut("sshd").unwrap().delete_after_days = 10;
     assert!(s.retention_plan(&cfg, now()).is_err());
@@ -108,7 +139,12 @@ fn below_recommended_needs_override_and_is_flagged() {
 fn quota_deletes_oldest_first_with_a_warning() {
     let t = TempDir::new("ret-quota");
     let mut s = store_with_ages(&t, &[1, 2, 3, 4]);
-    let sizes: u64 = s.manifest().live_segments().iter().map(|x| x.entry.size).sum();
+    let sizes: u64 = s
+        .manifest()
+        .live_segments()
+        .iter()
+        .map(|x| x.entry.size)
+        .sum();
     let one = s.manifest().live_segments()[0].entry.size;
     let cfg = RetentionConfig {
         quota_bytes: Some(sizes - one / 2),
@@ -118,18 +154,32 @@ fn quota_deletes_oldest_first_with_a_warning() {
     assert_eq!(plan.actions.len(), 1);
     assert_eq!(plan.actions[0].age_days, 4);
     assert_eq!(plan.actions[0].reason, "quota");
-    assert!(plan.warnings[0].contains("disk quota"), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].contains("disk quota"),
+        "{:?}",
+        plan.warnings
+    );
     let mut db = Db::open_in_memory().unwrap();
     let audit = s.apply_retention(&mut db, &plan, "admin", now()).unwrap();
     assert_eq!(audit[0].action, "retention.warning");
     assert_eq!(audit[1].action, "retention.delete");
     assert_eq!(s.manifest().live_segments().len(), 3);
     // Near the quota: a warning, no action.
+    let left: u64 = s
+        .manifest()
+        .live_segments()
+        .iter()
+        .map(|x| x.entry.size)
+        .sum();
     let cfg = RetentionConfig {
-        quota_bytes: Some(sizes),
+        quota_bytes: Some(left),
         ..Default::default()
     };
     let plan = s.retention_plan(&cfg, now()).unwrap();
     assert!(plan.actions.is_empty());
-    assert!(plan.warnings.iter().any(|w| w.contains("90%")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("90%")),
+        "{:?}",
+        plan.warnings
+    );
 }

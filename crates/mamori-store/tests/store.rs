@@ -1,3 +1,9 @@
+//! Store: round trips, seal/scan consistency, pruning, triggers.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed assertion"
+)]
+
 mod common;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -13,17 +19,18 @@ fn all(store: &Store) -> Vec<Event> {
 }
 
 fn sorted(mut v: Vec<Event>) -> Vec<Event> {
-    v.sort_by(|a, b| {
-        (a.timestamp, a.get_str("message")).cmp(&(b.timestamp, b.get_str("message")))
-    });
+    v.sort_by(|a, b| (a.timestamp, a.get_str("message")).cmp(&(b.timestamp, b.get_str("message"))));
     v
 }
 
 fn rich_event() -> Event {
-    let mut e = Event::new(Timestamp::from_unix_parts(T0, 123_456_789), "dns")
-        .with_kind(EventKind::Alert);
+    let mut e =
+        Event::new(Timestamp::from_unix_parts(T0, 123_456_789), "dns").with_kind(EventKind::Alert);
     e.set("source.ip", Ipv4Addr::new(192, 168, 1, 2))
-        .set("destination.ip", "2001:db8::53".parse::<Ipv6Addr>().unwrap())
+        .set(
+            "destination.ip",
+            "2001:db8::53".parse::<Ipv6Addr>().unwrap(),
+        )
         .set("source.port", 53000)
         .set("destination.port", 53)
         .set("network.bytes", i64::MAX)
@@ -35,17 +42,26 @@ fn rich_event() -> Event {
         .set("dns.answers", vec!["1.2.3.4", "5.6.7.8"])
         // A typed column holding a value of another type goes to `_extra` and round-trips.
         .set("source.bytes", "not a number")
-        .set("related.ip", Value::List(vec![
-            Value::Ip("10.0.0.1".parse().unwrap()),
-            Value::Ip("::1".parse().unwrap()),
-        ]))
+        .set(
+            "related.ip",
+            Value::List(vec![
+                Value::Ip("10.0.0.1".parse().unwrap()),
+                Value::Ip("::1".parse().unwrap()),
+            ]),
+        )
         .set("winlog.event_data.TargetUserName", "ADMIN$")
         .set("x.float", 1.0)
         .set("x.nan", f64::NAN)
         .set("x.bool", false)
         .set("x.time", Timestamp::from_unix_nanos(-5))
         .set("x.ip", Ipv4Addr::new(8, 8, 8, 8))
-        .set("x.nested", Value::List(vec![Value::List(vec![Value::Int(1)]), Value::Str("{\"$ip\":1}".into())]))
+        .set(
+            "x.nested",
+            Value::List(vec![
+                Value::List(vec![Value::Int(1)]),
+                Value::Str("{\"$ip\":1}".into()),
+            ]),
+        )
         .set("x.json_like", "{\"$ip\":\"1.2.3.4\"}");
     e
 }
@@ -69,7 +85,7 @@ fn every_field_type_round_trips_through_a_segment() {
     let t = TempDir::new("rt");
     let mut s = open(&t);
     let e = rich_event();
-    s.append_batch(&[e.clone()]).unwrap();
+    s.append_batch(std::slice::from_ref(&e)).unwrap();
     // From the tail.
     same(&all(&s)[0], &e);
     let rep = s.seal().unwrap();
@@ -84,7 +100,10 @@ fn every_field_type_round_trips_through_a_segment() {
     same(&evs[0], &e);
     let sch = segment::schema();
     assert_eq!(
-        sch.field_with_name("@timestamp").unwrap().data_type().to_string(),
+        sch.field_with_name("@timestamp")
+            .unwrap()
+            .data_type()
+            .to_string(),
         "Timestamp(ns, \"UTC\")"
     );
     // Reopen: the same events come back from the segment, nothing from the WAL.
@@ -129,14 +148,25 @@ fn segments_are_time_ordered_and_split_by_dataset_and_day() {
     evs.push(late);
     s.append_batch(&evs).unwrap();
     s.seal().unwrap();
-    let days: Vec<String> = s.manifest().live_segments().iter().map(|x| format!("{}/{}", x.entry.dataset, x.entry.day)).collect();
+    let days: Vec<String> = s
+        .manifest()
+        .live_segments()
+        .iter()
+        .map(|x| format!("{}/{}", x.entry.dataset, x.entry.day))
+        .collect();
     assert_eq!(days.len(), 3, "{days:?}");
     assert!(days.contains(&"sshd/2023-11-16".to_string()));
-    let req = ScanRequest { datasets: Some(vec!["sshd".into()]), ..Default::default() };
+    let req = ScanRequest {
+        datasets: Some(vec!["sshd".into()]),
+        ..Default::default()
+    };
     let got: Vec<Event> = s.scan(&req).map(|r| r.unwrap()).collect();
     assert!(got.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
     assert!(got.iter().all(|e| e.dataset == "sshd"));
-    assert_eq!(got.len(), evs.iter().filter(|e| e.dataset == "sshd").count());
+    assert_eq!(
+        got.len(),
+        evs.iter().filter(|e| e.dataset == "sshd").count()
+    );
 }
 
 #[test]
@@ -149,8 +179,11 @@ fn pruning_skips_segments_row_groups_and_uses_bloom_filters() {
     let evs: Vec<Event> = (0..n)
         .map(|i| {
             let mut e = Event::new(Timestamp::from_unix_secs(DAY0 + i as i64 / 10), "flow");
-            e.set("source.ip", Ipv4Addr::from(0x0a00_0000u32 + (i as u32 % 5000)))
-                .set("destination.port", 443);
+            e.set(
+                "source.ip",
+                Ipv4Addr::from(0x0a00_0000u32 + (i as u32 % 5000)),
+            )
+            .set("destination.port", 443);
             e
         })
         .collect();
@@ -164,7 +197,10 @@ fn pruning_skips_segments_row_groups_and_uses_bloom_filters() {
     // Time range inside the first row group: other row groups pruned by statistics, and
     // the sshd segment is pruned by dataset.
     let req = ScanRequest {
-        time: (Some(Timestamp::from_unix_secs(DAY0)), Some(Timestamp::from_unix_secs(DAY0 + 100))),
+        time: (
+            Some(Timestamp::from_unix_secs(DAY0)),
+            Some(Timestamp::from_unix_secs(DAY0 + 100)),
+        ),
         datasets: Some(vec!["flow".into()]),
         ..Default::default()
     };
@@ -180,7 +216,10 @@ fn pruning_skips_segments_row_groups_and_uses_bloom_filters() {
 
     // Needle: an IP inside every row group's min/max range but absent → bloom filter.
     let req = ScanRequest {
-        equals: vec![("source.ip".into(), vec![Value::Ip("10.0.5.1".parse().unwrap())])],
+        equals: vec![(
+            "source.ip".into(),
+            vec![Value::Ip("10.0.5.1".parse().unwrap())],
+        )],
         ..Default::default()
     };
     // 10.0.5.1 = 0x0a000501 = offset 1281 (present). Use an absent one between min and max.
@@ -196,7 +235,12 @@ fn pruning_skips_segments_row_groups_and_uses_bloom_filters() {
     assert!(st.row_groups_pruned_bloom >= 3, "{st:?}");
     let mut sc = s.scan(&req);
     let hits = sc.by_ref().count() as u64;
-    assert_eq!(hits, evs.iter().filter(|e| e.get_ip("source.ip") == Some("10.0.5.1".parse().unwrap())).count() as u64);
+    assert_eq!(
+        hits,
+        evs.iter()
+            .filter(|e| e.get_ip("source.ip") == Some("10.0.5.1".parse().unwrap()))
+            .count() as u64
+    );
     assert!(hits > 0);
     // Equality with a non-bloom, statistics-only column: port 80 is outside [443, 443].
     let req = ScanRequest {
@@ -218,11 +262,17 @@ fn spilled_values_are_not_pruned_away() {
     let mut a = Event::new(Timestamp::from_unix_secs(T0), "flow");
     a.set("source.ip", Ipv4Addr::new(10, 0, 0, 1));
     let mut b = Event::new(Timestamp::from_unix_secs(T0 + 1), "flow");
-    b.set("source.ip", Value::List(vec![Value::Ip("192.0.2.9".parse().unwrap())]));
+    b.set(
+        "source.ip",
+        Value::List(vec![Value::Ip("192.0.2.9".parse().unwrap())]),
+    );
     s.append_batch(&[a, b.clone()]).unwrap();
     s.seal().unwrap();
     let req = ScanRequest {
-        equals: vec![("source.ip".into(), vec![Value::Ip("192.0.2.9".parse().unwrap())])],
+        equals: vec![(
+            "source.ip".into(),
+            vec![Value::Ip("192.0.2.9".parse().unwrap())],
+        )],
         ..Default::default()
     };
     let got: Vec<Event> = s.scan(&req).map(|r| r.unwrap()).collect();
@@ -239,13 +289,18 @@ fn ip_ranges_and_predicate_filter_exactly() {
     s.append_batch(&evs[250..]).unwrap();
     let req = ScanRequest {
         ip_ranges: vec![("source.ip".into(), "10.3.0.0/16".parse().unwrap())],
-        predicate: Some(Box::new(|e: &Event| e.get_str("event.outcome") == Some("failure"))),
+        predicate: Some(Box::new(|e: &Event| {
+            e.get_str("event.outcome") == Some("failure")
+        })),
         ..Default::default()
     };
     let got = sorted(s.scan(&req).map(|r| r.unwrap()).collect());
     let want = sorted(
         evs.iter()
-            .filter(|e| e.get_ip("source.ip").is_some_and(|ip| ip.to_string().starts_with("10.3.")))
+            .filter(|e| {
+                e.get_ip("source.ip")
+                    .is_some_and(|ip| ip.to_string().starts_with("10.3."))
+            })
             .filter(|e| e.get_str("event.outcome") == Some("failure"))
             .cloned()
             .collect(),
@@ -292,8 +347,16 @@ fn anchor_is_printable_and_changes_with_each_seal() {
     assert!(line.starts_with("mamori-anchor v1 entries=1 head="));
     assert!(line.contains(&a1.signature));
     // The key is outside the data dir.
-    assert!(t.path().join("keys").join(mamori_store::keys::KEY_FILE).exists());
-    assert!(!t.data().join("manifest").join(mamori_store::keys::KEY_FILE).exists());
+    assert!(t
+        .path()
+        .join("keys")
+        .join(mamori_store::keys::KEY_FILE)
+        .exists());
+    assert!(!t
+        .data()
+        .join("manifest")
+        .join(mamori_store::keys::KEY_FILE)
+        .exists());
 }
 
 #[test]

@@ -1,3 +1,9 @@
+//! Every tamper case `verify` must name.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed assertion"
+)]
+
 mod common;
 
 use std::fs;
@@ -11,11 +17,19 @@ use mamori_store::Store;
 fn setup(t: &TempDir) -> (Store, Vec<PathBuf>) {
     let mut s = open(t);
     for k in 0..3u64 {
-        let evs: Vec<_> = (k * 100..k * 100 + 50).map(common::event).filter(|e| e.dataset == "sshd").collect();
+        let evs: Vec<_> = (k * 100..k * 100 + 50)
+            .map(common::event)
+            .filter(|e| e.dataset == "sshd")
+            .collect();
         s.append_batch(&evs).unwrap();
         s.seal().unwrap();
     }
-    let paths: Vec<PathBuf> = s.manifest().live_segments().into_iter().map(|x| x.path).collect();
+    let paths: Vec<PathBuf> = s
+        .manifest()
+        .live_segments()
+        .into_iter()
+        .map(|x| x.path)
+        .collect();
     assert_eq!(paths.len(), 3);
     let r = s.verify();
     assert!(r.ok, "{:?}", r.problems);
@@ -38,7 +52,10 @@ fn flipped_byte_names_the_segment() {
     b[mid] ^= 0x01;
     fs::write(&p[1], b).unwrap();
     let pr = problems(&s);
-    assert!(matches!(&pr[..], [Problem::SegmentHashMismatch { seq: 1, .. }]), "{pr:?}");
+    assert!(
+        matches!(&pr[..], [Problem::SegmentHashMismatch { seq: 1, .. }]),
+        "{pr:?}"
+    );
     assert!(pr[0].to_string().contains("segment #1"));
 }
 
@@ -48,7 +65,10 @@ fn removed_segment() {
     let (s, p) = setup(&t);
     fs::remove_file(&p[0]).unwrap();
     let pr = problems(&s);
-    assert!(matches!(&pr[..], [Problem::SegmentMissing { seq: 0, .. }]), "{pr:?}");
+    assert!(
+        matches!(&pr[..], [Problem::SegmentMissing { seq: 0, .. }]),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -58,7 +78,10 @@ fn truncated_segment() {
     let b = fs::read(&p[2]).unwrap();
     fs::write(&p[2], &b[..b.len() - 10]).unwrap();
     let pr = problems(&s);
-    assert!(matches!(&pr[..], [Problem::SegmentSizeMismatch { seq: 2, .. }]), "{pr:?}");
+    assert!(
+        matches!(&pr[..], [Problem::SegmentSizeMismatch { seq: 2, .. }]),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -70,8 +93,22 @@ fn swapped_segments_are_reported_as_reordered() {
     fs::write(&p[0], &b).unwrap();
     fs::write(&p[1], &a).unwrap();
     let pr = problems(&s);
-    assert!(pr.contains(&Problem::SegmentMisplaced { seq: 0, path: s.manifest().entries()[0].path.clone(), holds_seq: 1 }), "{pr:?}");
-    assert!(pr.iter().any(|x| matches!(x, Problem::SegmentMisplaced { seq: 1, holds_seq: 0, .. })));
+    assert!(
+        pr.contains(&Problem::SegmentMisplaced {
+            seq: 0,
+            path: s.manifest().entries()[0].path.clone(),
+            holds_seq: 1
+        }),
+        "{pr:?}"
+    );
+    assert!(pr.iter().any(|x| matches!(
+        x,
+        Problem::SegmentMisplaced {
+            seq: 1,
+            holds_seq: 0,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -83,7 +120,11 @@ fn replaced_segment_with_other_content() {
     mamori_store::segment::write_segment(&p[1], &other).unwrap();
     let pr = problems(&s);
     assert!(
-        pr.iter().any(|x| matches!(x, Problem::SegmentHashMismatch { seq: 1, .. } | Problem::SegmentSizeMismatch { seq: 1, .. })),
+        pr.iter().any(|x| matches!(
+            x,
+            Problem::SegmentHashMismatch { seq: 1, .. }
+                | Problem::SegmentSizeMismatch { seq: 1, .. }
+        )),
         "{pr:?}"
     );
 }
@@ -95,7 +136,10 @@ fn extra_unlisted_segment() {
     let extra = p[0].with_file_name("999999999999.parquet");
     fs::copy(&p[0], &extra).unwrap();
     let pr = problems(&s);
-    assert!(matches!(&pr[..], [Problem::UnlistedSegment { path }] if path.ends_with("999999999999.parquet")), "{pr:?}");
+    assert!(
+        matches!(&pr[..], [Problem::UnlistedSegment { path }] if path.ends_with("999999999999.parquet")),
+        "{pr:?}"
+    );
 }
 
 fn manifest_path(t: &TempDir) -> PathBuf {
@@ -111,7 +155,11 @@ fn edited_manifest_entry_breaks_the_chain() {
     assert_ne!(edited, text);
     fs::write(manifest_path(&t), edited).unwrap();
     let pr = problems(&s);
-    assert!(pr.iter().any(|x| matches!(x, Problem::ManifestChainBroken { seq: 0, .. })), "{pr:?}");
+    assert!(
+        pr.iter()
+            .any(|x| matches!(x, Problem::ManifestChainBroken { seq: 0, .. })),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -123,7 +171,11 @@ fn reordered_manifest_entries() {
     lines.swap(0, 1);
     fs::write(manifest_path(&t), lines.join("\n") + "\n").unwrap();
     let pr = problems(&s);
-    assert!(pr.iter().any(|x| matches!(x, Problem::ManifestChainBroken { .. })), "{pr:?}");
+    assert!(
+        pr.iter()
+            .any(|x| matches!(x, Problem::ManifestChainBroken { .. })),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -135,7 +187,13 @@ fn truncated_manifest_and_deleted_segment() {
     fs::write(manifest_path(&t), lines[..2].join("\n") + "\n").unwrap();
     fs::remove_file(&p[2]).unwrap();
     let pr = problems(&s);
-    assert!(pr.contains(&Problem::ManifestTruncated { signed: 3, present: 2 }), "{pr:?}");
+    assert!(
+        pr.contains(&Problem::ManifestTruncated {
+            signed: 3,
+            present: 2
+        }),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -145,17 +203,29 @@ fn rewritten_manifest_with_consistent_chain_fails_the_signature_head() {
     // The attacker removes segment 2 and rebuilds a valid 2-entry chain... and even adds a
     // fake third entry so the count matches: the head hash differs from the signed one.
     let text = fs::read_to_string(manifest_path(&t)).unwrap();
-    let mut entries: Vec<mamori_store::manifest::Entry> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut entries: Vec<mamori_store::manifest::Entry> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     entries[2].rows += 1;
     entries[2].hash = entries[2].compute_hash();
-    let out: String = entries.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+    let out: String = entries
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect();
     fs::write(manifest_path(&t), out).unwrap();
     let _ = p;
     let pr = problems(&s);
-    assert!(pr.iter().any(|x| matches!(x, Problem::HeadMismatch { .. })), "{pr:?}");
+    assert!(
+        pr.iter().any(|x| matches!(x, Problem::HeadMismatch { .. })),
+        "{pr:?}"
+    );
     // The chain itself is consistent: only the signed head catches it.
-    assert!(!pr.iter().any(|x| matches!(x, Problem::ManifestChainBroken { .. })), "{pr:?}");
+    assert!(
+        !pr.iter()
+            .any(|x| matches!(x, Problem::ManifestChainBroken { .. })),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -170,7 +240,10 @@ fn bad_signature_and_foreign_key() {
     h.signature = String::from_utf8(sig).unwrap();
     fs::write(&head, serde_json::to_string(&h).unwrap()).unwrap();
     let pr = problems(&s);
-    assert!(pr.iter().any(|x| matches!(x, Problem::BadSignature { .. })), "{pr:?}");
+    assert!(
+        pr.iter().any(|x| matches!(x, Problem::BadSignature { .. })),
+        "{pr:?}"
+    );
 
     // A different public key dropped into the data dir is reported against the trusted key.
     let t2 = TempDir::new("sig2");
@@ -182,7 +255,10 @@ fn bad_signature_and_foreign_key() {
     )
     .unwrap();
     let pr = problems(&s2);
-    assert!(pr.iter().any(|x| matches!(x, Problem::KeyMismatch { .. })), "{pr:?}");
+    assert!(
+        pr.iter().any(|x| matches!(x, Problem::KeyMismatch { .. })),
+        "{pr:?}"
+    );
 }
 
 #[test]
@@ -199,7 +275,14 @@ fn archived_segments_stay_verifiable() {
     b[10] ^= 0xff;
     fs::write(&dst, b).unwrap();
     let r = Manifest::verify(&t.data(), None);
-    assert!(matches!(&r.problems[..], [Problem::SegmentHashMismatch { seq: 0, .. }]), "{:?}", r.problems);
+    assert!(
+        matches!(
+            &r.problems[..],
+            [Problem::SegmentHashMismatch { seq: 0, .. }]
+        ),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[test]

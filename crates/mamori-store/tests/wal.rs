@@ -1,3 +1,9 @@
+//! WAL: replay, torn tails, corruption, rotation, disk full.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed assertion"
+)]
+
 mod common;
 
 use std::fs::{self, OpenOptions};
@@ -62,10 +68,18 @@ fn torn_tail_at_every_cut_point_is_truncated_and_reported() {
         let complete = bounds.iter().filter(|b| **b <= cut).count() - 1;
         assert_eq!(r.events, evs[..complete].to_vec(), "cut {cut}");
         let on_boundary = bounds.contains(&cut);
-        assert_eq!(r.counters.get("wal_torn_tail"), u64::from(!on_boundary), "cut {cut}");
+        assert_eq!(
+            r.counters.get("wal_torn_tail"),
+            u64::from(!on_boundary),
+            "cut {cut}"
+        );
         if !on_boundary {
             let valid = bounds[complete];
-            assert!(r.messages[0].contains(&format!("torn tail at byte {valid}")), "{:?}", r.messages);
+            assert!(
+                r.messages[0].contains(&format!("torn tail at byte {valid}")),
+                "{:?}",
+                r.messages
+            );
             assert_eq!(fs::metadata(&path).unwrap().len(), valid as u64);
         }
         // The log continues validly after the truncation.
@@ -91,7 +105,11 @@ fn bad_crc_and_chain_break_end_the_log() {
     fs::write(&path, &b).unwrap();
     let (_, r) = Wal::open(t.path(), opts(), None).unwrap();
     assert_eq!(r.events, evs[..1].to_vec());
-    assert!(r.messages[0].contains("crc32c mismatch"), "{:?}", r.messages);
+    assert!(
+        r.messages[0].contains("crc32c mismatch"),
+        "{:?}",
+        r.messages
+    );
 
     // A record with a valid CRC but the wrong prev hash (spliced in) breaks the chain.
     let t2 = TempDir::new("wal-chain");
@@ -108,7 +126,11 @@ fn bad_crc_and_chain_break_end_the_log() {
     fs::write(&p2, &data).unwrap();
     let (_, r) = Wal::open(t2.path(), opts(), None).unwrap();
     assert_eq!(r.events.len(), 2);
-    assert!(r.messages[0].contains("hash chain break"), "{:?}", r.messages);
+    assert!(
+        r.messages[0].contains("hash chain break"),
+        "{:?}",
+        r.messages
+    );
 }
 
 #[test]
@@ -148,12 +170,18 @@ fn rotation_by_size_and_chain_across_files() {
     let (_, r) = Wal::open(t.path(), o, Some(through)).unwrap();
     assert!(r.events.len() < evs.len());
     assert_eq!(r.events.last(), evs.last());
-    assert!(wal::list_files(t.path()).unwrap().iter().all(|(s, _)| *s > through));
+    assert!(wal::list_files(t.path())
+        .unwrap()
+        .iter()
+        .all(|(s, _)| *s > through));
 }
 
 #[test]
 fn fsync_policy_parses() {
-    assert_eq!("always".parse::<FsyncPolicy>().unwrap(), FsyncPolicy::Always);
+    assert_eq!(
+        "always".parse::<FsyncPolicy>().unwrap(),
+        FsyncPolicy::Always
+    );
     assert_eq!("never".parse::<FsyncPolicy>().unwrap(), FsyncPolicy::Never);
     assert_eq!(
         "interval=500ms".parse::<FsyncPolicy>().unwrap(),
@@ -174,7 +202,10 @@ fn disk_full_is_a_clear_error_and_keeps_acknowledged_records() {
     std::os::unix::fs::symlink("/dev/full", t.path().join(format!("{:020}.wal", 1))).unwrap();
     w.rotate().unwrap();
     let err = w.append_batch(&[event(11)]).unwrap_err();
-    assert!(matches!(err, mamori_store::StoreError::DiskFull { .. }), "{err}");
+    assert!(
+        matches!(err, mamori_store::StoreError::DiskFull { .. }),
+        "{err}"
+    );
     assert!(err.to_string().starts_with("disk full"), "{err}");
     drop(w);
     fs::remove_file(t.path().join(format!("{:020}.wal", 1))).unwrap();

@@ -1012,7 +1012,7 @@ impl Frame {
             L4::Raw(_) => {}
             L4::Tcp(s) => {
                 let mut opts: Vec<u8> = s.options.iter().copied().take(TCP_OPTIONS_MAX).collect();
-                while opts.len() % 4 != 0 {
+                while !opts.len().is_multiple_of(4) {
                     opts.push(0);
                 }
                 let off = ((20 + opts.len()) / 4) as u8;

@@ -130,7 +130,14 @@ fn tcp(c: Ipv4Addr, cport: u16, s: Ipv4Addr, sport: u16, t: Timestamp) -> TcpCon
     let ttl_s = if is_office(c) == is_office(s) { 64 } else { 63 };
     TcpConversation::new(sa(c, cport), sa(s, sport), t)
         .macs(cm, sm)
-        .ttls(if c.octets()[3] % 3 == 0 { 128 } else { 64 }, ttl_s)
+        .ttls(
+            if c.octets()[3].is_multiple_of(3) {
+                128
+            } else {
+                64
+            },
+            ttl_s,
+        )
 }
 
 fn udp(c: Ipv4Addr, cport: u16, s: Ipv4Addr, sport: u16, t: Timestamp) -> UdpExchange {

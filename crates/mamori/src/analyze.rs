@@ -95,7 +95,7 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
     let detection = if args.no_detect {
         None
     } else {
-        let d = Detection::new(cfg.detect, &args.intel, &args.rules)?;
+        let d = Detection::new(cfg.detect, &cfg.rules, &args.intel, &args.rules)?;
         if !args.quiet {
             for note in &d.load_notes {
                 eprintln!("mamori: {note}");
@@ -103,7 +103,12 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
         }
         Some(d)
     };
-    let mut log_parser = LogParser::default();
+    let mut log_cfg = mamori_logparse::LogParserConfig::default();
+    if let Some(tz) = &args.tz {
+        log_cfg.default_zone = tz.clone();
+    }
+    let mut log_parser =
+        LogParser::new(log_cfg).map_err(|e| anyhow::anyhow!("--tz {:?}: {e}", args.tz))?;
 
     let jsonl = match (args.format, &args.output) {
         (Format::Jsonl, Some(p)) => {
@@ -146,7 +151,10 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
                 &mut facts.unusable,
             ),
             Ok((format, _)) => {
-                let mut emit = |ev: Event| -> Result<()> {
+                let mut emit = |mut ev: Event| -> Result<()> {
+                    // An offline file has no real receive time (its modification time stands
+                    // in), so the source clock cannot be judged against it.
+                    ev.fields.remove("mamori.log.clock_skew_ms");
                     buf.push(ev);
                     if buf.len() >= 256 {
                         sinks.emit(&mut buf)?;
@@ -211,7 +219,7 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
         // Datasets a detector has no checks for are not lost input: leave them out.
         let mut c = d.counters();
         c.remove("skipped_dataset");
-        facts.unusable.merge(&c);
+        facts.detection = c;
     }
 
     if let Some(j) = sinks.jsonl.take() {
@@ -278,7 +286,7 @@ fn read_capture(
                 if !buf.is_empty() {
                     sinks.emit(buf)?;
                 }
-                if n % 8192 == 0 {
+                if n.is_multiple_of(8192) {
                     pb.set_position(done_before + reader.bytes_read());
                 }
             }

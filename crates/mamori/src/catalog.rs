@@ -89,7 +89,11 @@ pub fn checks(cmd: ChecksCommand, lang: Lang) -> Result<ExitCode> {
                     c.techniques.join(","),
                     c.controls.join(","),
                     if c.enabled_by_default {
-                        if ja { "有効" } else { "on" }
+                        if ja {
+                            "有効"
+                        } else {
+                            "on"
+                        }
                     } else if ja {
                         "無効"
                     } else {
@@ -124,7 +128,12 @@ pub fn checks(cmd: ChecksCommand, lang: Lang) -> Result<ExitCode> {
                 let _ = writeln!(o, "{}\n({})", c.description, c.description_ja);
             }
             let _ = writeln!(o);
-            let _ = writeln!(o, "severity:   {} ({})", c.severity.as_str(), c.severity.as_ja());
+            let _ = writeln!(
+                o,
+                "severity:   {} ({})",
+                c.severity.as_str(),
+                c.severity.as_ja()
+            );
             for t in c.techniques {
                 let name = mamori_core::attack::technique(t).map_or("", |x| x.name);
                 let _ = writeln!(o, "ATT&CK:     {t} {name}");
@@ -140,7 +149,11 @@ pub fn checks(cmd: ChecksCommand, lang: Lang) -> Result<ExitCode> {
                 let short = c.id.rsplit('.').next().unwrap_or(c.id);
                 let _ = writeln!(o, "  [detect.checks.{short}]");
                 for t in c.thresholds {
-                    let _ = writeln!(o, "  thresholds.{} = {}   # {} ({})", t.name, t.default, t.help, t.unit);
+                    let _ = writeln!(
+                        o,
+                        "  thresholds.{} = {}   # {} ({})",
+                        t.name, t.default, t.help, t.unit
+                    );
                 }
                 let _ = writeln!(
                     o,
@@ -155,12 +168,17 @@ pub fn checks(cmd: ChecksCommand, lang: Lang) -> Result<ExitCode> {
                 Some(p) => crate::config::MamoriConfig::load(p)?,
                 None => crate::config::MamoriConfig::default(),
             };
-            let d = crate::detection::Detection::new(cfg.detect, &intel, &[])?;
+            let d = crate::detection::Detection::new(cfg.detect, &cfg.rules, &intel, &[])?;
             println!(
                 "config: {}",
-                config.as_ref().map_or("(defaults)".into(), |p| p.display().to_string())
+                config
+                    .as_ref()
+                    .map_or("(defaults)".into(), |p| p.display().to_string())
             );
-            println!("checks: {} in the catalogue", mamori_detect::catalogue().len());
+            println!(
+                "checks: {} in the catalogue",
+                mamori_detect::catalogue().len()
+            );
             for n in &d.load_notes {
                 println!("{n}");
             }
@@ -168,9 +186,17 @@ pub fn checks(cmd: ChecksCommand, lang: Lang) -> Result<ExitCode> {
             if c.is_empty() {
                 println!("no problems");
             } else {
-                let mut t = Table::new(&[("problem", Align::Left), ("count", Align::Right), ("first example", Align::Left)]);
+                let mut t = Table::new(&[
+                    ("problem", Align::Left),
+                    ("count", Align::Right),
+                    ("first example", Align::Left),
+                ]);
                 for (name, ctr) in c.iter() {
-                    t.row(vec![name.into(), ctr.count.to_string(), ctr.sample.clone().unwrap_or_default()]);
+                    t.row(vec![
+                        name.into(),
+                        ctr.count.to_string(),
+                        ctr.sample.clone().unwrap_or_default(),
+                    ]);
                 }
                 print!("{}", t.render(0));
             }
@@ -195,7 +221,12 @@ pub fn parsers(cmd: ParsersCommand, lang: Lang) -> Result<ExitCode> {
                 t.row(vec![
                     p.name.to_owned(),
                     p.dataset.to_owned(),
-                    if ja { p.description_ja } else { p.description_en }.to_owned(),
+                    if ja {
+                        p.description_ja
+                    } else {
+                        p.description_en
+                    }
+                    .to_owned(),
                     p.fields.len().to_string(),
                 ]);
             }
@@ -206,7 +237,10 @@ pub fn parsers(cmd: ParsersCommand, lang: Lang) -> Result<ExitCode> {
         ParsersCommand::Test { file, limit } => {
             let name = file.display().to_string();
             let f = std::fs::File::open(&file).with_context(|| format!("opening {name}"))?;
-            let base = file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let base = file
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let mut parser = LogParser::default();
             let ctx = LineContext {
                 received: crate::inputs::file_time(&file),
@@ -293,10 +327,7 @@ pub fn rules(cmd: RulesCommand) -> Result<ExitCode> {
                     }
                     _ => {
                         if verbose {
-                            println!(
-                                "ok       {loc}: {}",
-                                e.title.clone().unwrap_or_default()
-                            );
+                            println!("ok       {loc}: {}", e.title.clone().unwrap_or_default());
                         }
                     }
                 }
@@ -309,7 +340,12 @@ pub fn rules(cmd: RulesCommand) -> Result<ExitCode> {
                 ("errors", Align::Right),
             ]);
             for (p, c) in &report.per_product {
-                t.row(vec![p.clone(), c.loaded.to_string(), c.unsupported.to_string(), c.errors.to_string()]);
+                t.row(vec![
+                    p.clone(),
+                    c.loaded.to_string(),
+                    c.unsupported.to_string(),
+                    c.errors.to_string(),
+                ]);
             }
             print!("{}", t.render(0));
             println!(
@@ -318,7 +354,11 @@ pub fn rules(cmd: RulesCommand) -> Result<ExitCode> {
                 report.unsupported(),
                 report.errors()
             );
-            Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

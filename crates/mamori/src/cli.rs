@@ -74,6 +74,10 @@ pub struct AnalyzeArgs {
     /// Sigma rule folder or file; repeatable (e.g. a SigmaHQ checkout's rules/windows).
     #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Time zone of log timestamps that carry none (IANA name, e.g. UTC). Default:
+    /// Asia/Tokyo.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// Only decode and summarise: run no detection.
     #[arg(long)]
     pub no_detect: bool,

@@ -11,6 +11,9 @@
 //!
 //! [[detect.intel]]
 //! path = "/etc/mamori/intel"
+//!
+//! [rules]                       # mamori_detect::rules::RulesConfig: built-in log checks
+//! trap_accounts = ["backup-admin"]
 //! ```
 
 use std::path::Path;
@@ -28,6 +31,8 @@ pub struct MamoriConfig {
     pub sensor: SensorConfig,
     /// Network checks and threat intelligence.
     pub detect: DetectConfig,
+    /// Log rules: trap accounts, business hours, allowed sudoers, proxy addresses…
+    pub rules: mamori_detect::rules::RulesConfig,
 }
 
 impl MamoriConfig {
@@ -44,7 +49,9 @@ impl MamoriConfig {
             .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
         cfg.detect.origin = origin.to_owned();
         // Validate the detection part now (the engine would, but without file positions).
-        if let Err(e) = mamori_detect::Engine::new(cfg.detect.clone(), mamori_detect::Intel::empty()) {
+        if let Err(e) =
+            mamori_detect::Engine::new(cfg.detect.clone(), mamori_detect::Intel::empty())
+        {
             let msg = e.to_string();
             let line = locate(text, &msg);
             return Err(match line {
@@ -58,7 +65,12 @@ impl MamoriConfig {
 
 /// The first line of `text` containing a quoted value named in an error message.
 fn locate(text: &str, msg: &str) -> Option<usize> {
-    let quoted: Vec<&str> = msg.split('"').skip(1).step_by(2).filter(|q| !q.is_empty()).collect();
+    let quoted: Vec<&str> = msg
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|q| !q.is_empty())
+        .collect();
     for q in quoted {
         if let Some(i) = text.lines().position(|l| l.contains(q)) {
             return Some(i + 1);
@@ -78,8 +90,13 @@ mod tests {
             "t.toml",
         )
         .unwrap();
-        assert_eq!(cfg.detect.allowed_dns_servers, vec!["10.0.0.53".to_string()]);
-        let err = MamoriConfig::parse("[sensr]\n", "t.toml").unwrap_err().to_string();
+        assert_eq!(
+            cfg.detect.allowed_dns_servers,
+            vec!["10.0.0.53".to_string()]
+        );
+        let err = MamoriConfig::parse("[sensr]\n", "t.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("t.toml") && err.contains("sensr"), "{err}");
         let err = MamoriConfig::parse("[detect]\nallowed_dns_servers = [\"nonsense\"]\n", "t.toml")
             .unwrap_err()

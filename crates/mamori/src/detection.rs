@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use mamori_core::{Alert, Counters, Event, EventKind, Timestamp};
+use mamori_detect::rules::{Enricher, RulesConfig, ThresholdRules, BUILTIN_RULES};
 use mamori_detect::{DetectConfig, Engine, Intel, IntelSource};
 use mamori_sigma::{Correlator, RuleEngine as _, RuleSet};
 
@@ -16,6 +17,8 @@ const ADVANCE_STEP_NS: i64 = 1_000_000_000;
 
 pub struct Detection {
     engine: Engine,
+    log_rules: ThresholdRules,
+    enricher: Enricher,
     sigma: Option<(RuleSet, Correlator)>,
     watermark: Timestamp,
     last_advance: Timestamp,
@@ -27,7 +30,12 @@ pub struct Detection {
 }
 
 impl Detection {
-    pub fn new(mut cfg: DetectConfig, intel: &[PathBuf], rules: &[PathBuf]) -> Result<Detection> {
+    pub fn new(
+        mut cfg: DetectConfig,
+        rules_cfg: &RulesConfig,
+        intel: &[PathBuf],
+        rules: &[PathBuf],
+    ) -> Result<Detection> {
         for p in intel {
             cfg.intel.push(IntelSource::auto(p.clone()));
         }
@@ -51,6 +59,13 @@ impl Detection {
             i
         };
         let engine = Engine::new(cfg, intel).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (log_rules, lint) = ThresholdRules::load_texts(BUILTIN_RULES, rules_cfg)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        load_notes.push(format!(
+            "log checks: {} built-in rules active, {} waiting for configuration ([rules] lists)",
+            lint.loaded(),
+            lint.inactive()
+        ));
         let sigma = if rules.is_empty() {
             None
         } else {
@@ -78,6 +93,8 @@ impl Detection {
         };
         Ok(Detection {
             engine,
+            log_rules,
+            enricher: Enricher::new(),
             sigma,
             watermark: Timestamp::MIN,
             last_advance: Timestamp::MIN,
@@ -94,30 +111,57 @@ impl Detection {
         }
         if ev.timestamp > self.watermark {
             self.watermark = ev.timestamp;
-            if self.watermark.unix_nanos().saturating_sub(self.last_advance.unix_nanos())
+            if self
+                .watermark
+                .unix_nanos()
+                .saturating_sub(self.last_advance.unix_nanos())
                 >= ADVANCE_STEP_NS
             {
                 self.engine.advance(self.watermark, &mut self.alerts);
+                self.log_rules.advance(self.watermark, &mut self.alerts);
                 self.last_advance = self.watermark;
             }
         }
+        if ev.dataset == "dhcp" {
+            self.enricher.learn(ev);
+        }
         self.engine.process(ev, &mut self.alerts);
+        self.log_rules.process(ev, &mut self.alerts);
         if let Some((set, corr)) = &mut self.sigma {
             self.alerts.extend(set.alerts(corr, ev));
         }
-        out.extend(self.alerts.drain(..).map(|a| a.to_event()));
+        self.drain(out);
+    }
+
+    /// Alerts to events, naming the host behind an alert's address when a DHCP lease told us.
+    /// Cross-source rules see every alert (an IP that raised a network alert and then logs
+    /// on successfully).
+    fn drain(&mut self, out: &mut Vec<Event>) {
+        let mut follow_ups = Vec::new();
+        for mut a in self.alerts.drain(..) {
+            self.enricher.enrich(&mut a);
+            let ev = a.to_event();
+            self.log_rules.process(&ev, &mut follow_ups);
+            out.push(ev);
+        }
+        for mut a in follow_ups {
+            self.enricher.enrich(&mut a);
+            out.push(a.to_event());
+        }
     }
 
     /// End of input: close every window.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.engine.finish(&mut self.alerts);
-        out.extend(self.alerts.drain(..).map(|a| a.to_event()));
+        self.log_rules.finish(&mut self.alerts);
+        self.drain(out);
     }
 
     /// Counters of the detectors (state limits, evictions) and of loading.
     pub fn counters(&self) -> Counters {
         let mut c = self.load_counters.clone();
         c.merge(self.engine.stats());
+        c.merge(self.log_rules.counters());
         if let Some((_, corr)) = &self.sigma {
             c.merge(&corr.counters);
         }

@@ -33,7 +33,10 @@ pub fn sniff(path: &Path) -> Result<(FileFormat, Vec<u8>)> {
         n += k;
     }
     head.truncate(n);
-    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok((mamori_logparse::detect_format(&head, &name), head))
 }
 
@@ -104,13 +107,33 @@ pub fn read_log_file(
                         .read_to_end(&mut data)
                         .with_context(|| format!("decompressing {name}"))?;
                     let n = read_evtx(&name, data, received, unusable, emit)?;
-                    Ok(LogRead { format: label, lines: n })
+                    Ok(LogRead {
+                        format: label,
+                        lines: n,
+                    })
                 }
-                FileFormat::Lines | FileFormat::JsonLines | FileFormat::ZeekTsv | FileFormat::Csv => {
-                    let n = read_lines(&name, &inner_name, BufReader::new(chained), received, parser, unusable, emit)?;
-                    Ok(LogRead { format: label, lines: n })
+                FileFormat::Lines
+                | FileFormat::JsonLines
+                | FileFormat::ZeekTsv
+                | FileFormat::Csv => {
+                    let n = read_lines(
+                        &name,
+                        &inner_name,
+                        BufReader::new(chained),
+                        received,
+                        parser,
+                        unusable,
+                        emit,
+                    )?;
+                    Ok(LogRead {
+                        format: label,
+                        lines: n,
+                    })
                 }
-                other => anyhow::bail!("{name}: compressed {} is not a log format mamori reads", fmt_name(other)),
+                other => anyhow::bail!(
+                    "{name}: compressed {} is not a log format mamori reads",
+                    fmt_name(other)
+                ),
             }
         }
         FileFormat::Evtx => {
@@ -119,11 +142,25 @@ pub fn read_log_file(
                 .read_to_end(&mut data)
                 .with_context(|| format!("reading {name}"))?;
             let n = read_evtx(&name, data, received, unusable, emit)?;
-            Ok(LogRead { format: "evtx".into(), lines: n })
+            Ok(LogRead {
+                format: "evtx".into(),
+                lines: n,
+            })
         }
         FileFormat::Lines | FileFormat::JsonLines | FileFormat::ZeekTsv | FileFormat::Csv => {
-            let n = read_lines(&name, &base, BufReader::with_capacity(1 << 20, file), received, parser, unusable, emit)?;
-            Ok(LogRead { format: fmt_name(format).into(), lines: n })
+            let n = read_lines(
+                &name,
+                &base,
+                BufReader::with_capacity(1 << 20, file),
+                received,
+                parser,
+                unusable,
+                emit,
+            )?;
+            Ok(LogRead {
+                format: fmt_name(format).into(),
+                lines: n,
+            })
         }
         FileFormat::Bzip2 | FileFormat::Xz => anyhow::bail!(
             "{name}: {} compression is not read by mamori; decompress it first",
@@ -210,7 +247,9 @@ fn read_lines(
             let mut rest = Vec::new();
             loop {
                 rest.clear();
-                let m = (&mut r).take(MAX_LINE as u64).read_until(b'\n', &mut rest)?;
+                let m = (&mut r)
+                    .take(MAX_LINE as u64)
+                    .read_until(b'\n', &mut rest)?;
                 if m == 0 || rest.last() == Some(&b'\n') {
                     break;
                 }

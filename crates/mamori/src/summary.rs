@@ -57,6 +57,9 @@ pub struct RunFacts {
     pub inputs: Vec<InputFact>,
     /// Everything that could not be used, per reason.
     pub unusable: Counters,
+    /// Detection limits and skips (state tables full, late events…): input was used, but
+    /// a detector could not take all of it into account.
+    pub detection: Counters,
     /// Seconds of wall time.
     pub elapsed_secs: f64,
     /// Packets decoded.
@@ -338,6 +341,22 @@ impl Summary {
                 (m.first_example, Align::Left),
             ]);
             for (name, c) in facts.unusable.iter() {
+                t.row(vec![
+                    name.to_owned(),
+                    thousands(c.count),
+                    c.sample.clone().unwrap_or_default(),
+                ]);
+            }
+            o.push_str(&t.render(2));
+        }
+        if !facts.detection.is_empty() {
+            let _ = writeln!(o, "\n{}", m.detection_notes);
+            let mut t = Table::new(&[
+                (m.reason, Align::Left),
+                (m.count, Align::Right),
+                (m.first_example, Align::Left),
+            ]);
+            for (name, c) in facts.detection.iter() {
                 t.row(vec![
                     name.to_owned(),
                     thousands(c.count),

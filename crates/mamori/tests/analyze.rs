@@ -191,8 +191,9 @@ fn truncated_capture_processes_what_it_can_and_says_where() {
 #[test]
 fn nothing_readable_exits_non_zero_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let junk = dir.path().join("notes.txt");
-    std::fs::write(&junk, "this is not a capture\n").unwrap();
+    // Binary, neither a capture nor log text: nothing mamori can read.
+    let junk = dir.path().join("blob.bin");
+    std::fs::write(&junk, [0u8, 0xff, 0xfe, 0, 1, 2, 3, 0, 0, 0x80, 0x81]).unwrap();
     let out = mamori().arg("analyze").arg(&junk).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();

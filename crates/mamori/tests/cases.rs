@@ -144,7 +144,11 @@ fn run_case(dir: &Path) -> Result<(), String> {
             Some(id) => *id,
             None => {
                 let id = w
-                    .add_interface(f.linktype, TsResolution::Nano, Some(&format!("if{}", f.linktype)))
+                    .add_interface(
+                        f.linktype,
+                        TsResolution::Nano,
+                        Some(&format!("if{}", f.linktype)),
+                    )
                     .unwrap();
                 ifaces.insert(f.linktype, id);
                 id
@@ -153,7 +157,12 @@ fn run_case(dir: &Path) -> Result<(), String> {
         w.write_packet(id, f.ts, &f.data).unwrap();
     }
     std::fs::write(&cap, w.into_inner()).unwrap();
-    let mut args: Vec<String> = vec!["analyze".into(), "-q".into(), "--format".into(), "jsonl".into()];
+    let mut args: Vec<String> = vec![
+        "analyze".into(),
+        "-q".into(),
+        "--format".into(),
+        "jsonl".into(),
+    ];
     if let Ok(extra) = std::fs::read_to_string(dir.join("args")) {
         args.extend(extra.split_whitespace().map(str::to_owned));
     }
@@ -166,7 +175,10 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .output()
         .unwrap();
     if !status.status.success() {
-        return Err(format!("{name}: mamori failed: {}", String::from_utf8_lossy(&status.stderr)));
+        return Err(format!(
+            "{name}: mamori failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        ));
     }
     let got: Vec<Value> = std::fs::read_to_string(&out)
         .unwrap()
@@ -175,7 +187,11 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .collect();
     let expected = std::fs::read_to_string(dir.join("expected.jsonl"))
         .map_err(|e| format!("{name}: expected.jsonl: {e}"))?;
-    for (i, line) in expected.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in expected
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let want: Value = serde_json::from_str(line)
             .map_err(|e| format!("{name}: expected.jsonl line {}: {e}", i + 1))?;
         if !got.iter().any(|g| subset(&want, g)) {
@@ -186,7 +202,11 @@ fn run_case(dir: &Path) -> Result<(), String> {
             return Err(format!(
                 "{name}: expected.jsonl line {} not found: {want}\nrecords of that dataset:\n{}",
                 i + 1,
-                same_dataset.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n")
+                same_dataset
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ));
         }
     }

@@ -160,6 +160,21 @@ impl ThresholdRules {
         Ok((Self::build(rules, config, hours), report))
     }
 
+    /// Load several YAML texts, each named by its origin (e.g. the embedded built-in rules,
+    /// [`super::BUILTIN_RULES`]).
+    pub fn load_texts(
+        texts: &[(&str, &str)],
+        config: &RulesConfig,
+    ) -> Result<(ThresholdRules, LintReport), RulesConfigError> {
+        let hours = config.hours("[rules]")?;
+        let mut rules = Vec::new();
+        let mut report = LintReport::default();
+        for (origin, text) in texts {
+            load::load_text(text, origin, config, &mut rules, &mut report);
+        }
+        Ok((Self::build(rules, config, hours), report))
+    }
+
     /// Load every `*.yml`/`*.yaml` under each folder (or file) in `paths`, in sorted order.
     pub fn load_dirs<P: AsRef<Path>>(
         paths: &[P],

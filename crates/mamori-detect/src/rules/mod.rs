@@ -114,3 +114,30 @@ pub use template::{
     human as human_duration, BUILTIN_PLACEHOLDERS, MAX_TEMPLATE_LEN, MAX_VALUE_CHARS,
 };
 pub use test_runner::{test_rules, RuleTestResult};
+
+/// The built-in log checks of the repository's `rules/` folder, embedded in the binary so a
+/// fresh install runs them without any files: `(origin, YAML text)`.
+pub const BUILTIN_RULES: &[(&str, &str)] = &[
+    ("rules/auth.yml", include_str!("../../../../rules/auth.yml")),
+    (
+        "rules/cross.yml",
+        include_str!("../../../../rules/cross.yml"),
+    ),
+    ("rules/dns.yml", include_str!("../../../../rules/dns.yml")),
+    (
+        "rules/firewall.yml",
+        include_str!("../../../../rules/firewall.yml"),
+    ),
+    (
+        "rules/loghealth.yml",
+        include_str!("../../../../rules/loghealth.yml"),
+    ),
+    (
+        "rules/privilege.yml",
+        include_str!("../../../../rules/privilege.yml"),
+    ),
+    (
+        "rules/proxy.yml",
+        include_str!("../../../../rules/proxy.yml"),
+    ),
+];

@@ -39,8 +39,11 @@ pub fn probe(meta: &FlowMeta, _dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh BitTorrent dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
-    Box::new(BitTorrentDissector::default())
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(BitTorrentDissector {
+        udp: Some(meta.transport == Transport::Udp),
+        ..BitTorrentDissector::default()
+    })
 }
 
 /// Bencoded values the DHT dissector looks at.
@@ -129,6 +132,9 @@ pub struct BitTorrentDissector {
     buf: [Vec<u8>; 2],
     /// Handshake complete per direction.
     shaken: [bool; 2],
+    /// DHT datagrams (UDP) rather than the peer wire (TCP); `None` when built without the
+    /// flow (`Default`): then a first payload starting a dictionary means DHT.
+    udp: Option<bool>,
     info_hash: Option<String>,
     peer_ids: Vec<String>,
     handshakes: usize,
@@ -211,13 +217,20 @@ impl BitTorrentDissector {
 }
 
 impl Dissector for BitTorrentDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let i = usize::from(dir == Dir::ToClient);
         let (Some(buf), Some(&shaken)) = (self.buf.get_mut(i), self.shaken.get(i)) else {
             return Progress::Done;
         };
         // DHT datagrams start with a dictionary; peer-wire streams with the handshake.
-        if self.handshakes == 0 && buf.is_empty() && data.first() == Some(&b'd') {
+        let dht = match self.udp {
+            Some(udp) => udp,
+            None => self.handshakes == 0 && buf.is_empty() && data.first() == Some(&b'd'),
+        };
+        if dht {
             return self.dht(data, ts, out);
         }
         if shaken {

@@ -82,7 +82,7 @@ pub struct DhcpDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<DhcpDissector>::default()
 }
 
@@ -230,6 +230,9 @@ impl DhcpDissector {
 }
 
 impl Dissector for DhcpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         match parse(data) {
             Some(f) => {

@@ -274,7 +274,7 @@ pub struct Dhcpv6Dissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<Dhcpv6Dissector>::default()
 }
 
@@ -286,6 +286,9 @@ impl Dhcpv6Dissector {
 }
 
 impl Dissector for Dhcpv6Dissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         match parse(data) {
             Some(f) => {

@@ -19,7 +19,7 @@
 //! let meta = FlowMeta { transport: Transport::Udp, client_port: 50000, server_port: 5300 };
 //! let Identified::Protocol(def) = identify(&meta, Dir::ToServer, &q) else { panic!() };
 //! assert_eq!(def.name, "dns");
-//! let mut d = (def.new.unwrap())();
+//! let mut d = (def.new.unwrap())(&meta);
 //! let mut out = Vec::new();
 //! d.feed(Dir::ToServer, &q, Timestamp::EPOCH, &mut out);
 //! d.finish(Timestamp::EPOCH, &mut out); // unanswered: emitted at the end
@@ -719,17 +719,17 @@ pub struct DnsDissector {
     first_question: Option<(String, Value)>,
 }
 
-/// A classic DNS dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
-    Box::new(DnsDissector::new(Variant::Dns))
+/// A classic DNS dissector: whole messages per UDP datagram, 2-byte length framing on TCP.
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(DnsDissector::for_flow(Variant::Dns, meta))
 }
 /// An mDNS dissector.
-pub fn new_mdns() -> Box<dyn Dissector> {
-    Box::new(DnsDissector::new(Variant::Mdns))
+pub fn new_mdns(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(DnsDissector::for_flow(Variant::Mdns, meta))
 }
 /// An LLMNR dissector.
-pub fn new_llmnr() -> Box<dyn Dissector> {
-    Box::new(DnsDissector::new(Variant::Llmnr))
+pub fn new_llmnr(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(DnsDissector::for_flow(Variant::Llmnr, meta))
 }
 
 fn message_fields(m: &Message, variant: Variant, f: &mut Fields) {
@@ -803,7 +803,20 @@ fn response_fields(m: &Message, f: &mut Fields) {
 }
 
 impl DnsDissector {
-    /// A dissector for `variant`.
+    /// A dissector for `variant` on the flow `meta`: the transport decides the framing
+    /// (UDP: one message per datagram; TCP: RFC 1035 §4.2.2 2-byte length prefix).
+    pub fn for_flow(variant: Variant, meta: &FlowMeta) -> DnsDissector {
+        let mut d = DnsDissector::new(variant);
+        d.framing = match meta.transport {
+            super::Transport::Udp => Framing::Datagram,
+            super::Transport::Tcp => Framing::Stream,
+        };
+        d
+    }
+
+    /// A dissector for `variant` when the transport is not known: classic DNS decides the
+    /// framing from the first payload (a plausible length prefix means TCP); mDNS and LLMNR
+    /// are datagrams. Prefer [`DnsDissector::for_flow`].
     pub fn new(variant: Variant) -> DnsDissector {
         DnsDissector {
             variant,
@@ -905,6 +918,9 @@ impl DnsDissector {
 }
 
 impl Dissector for DnsDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(
         &mut self,
         dir: Dir,

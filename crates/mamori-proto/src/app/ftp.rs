@@ -74,7 +74,7 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh FTP dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(FtpDissector::default())
 }
 
@@ -309,6 +309,9 @@ impl FtpDissector {
 }
 
 impl Dissector for FtpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;

@@ -110,7 +110,7 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh HTTP dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(HttpDissector::default())
 }
 
@@ -719,6 +719,9 @@ fn percent_decode(v: &[u8]) -> Vec<u8> {
 }
 
 impl Dissector for HttpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.done {
             return Progress::Done;

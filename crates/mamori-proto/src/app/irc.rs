@@ -68,7 +68,7 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh IRC dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(IrcDissector::default())
 }
 
@@ -122,6 +122,9 @@ impl IrcDissector {
 }
 
 impl Dissector for IrcDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], _ts: Timestamp, _out: &mut Vec<Record>) -> Progress {
         let mut lines = Vec::new();
         let lb = match dir {

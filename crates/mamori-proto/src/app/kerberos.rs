@@ -365,9 +365,13 @@ pub struct KerberosDissector {
     summary: Option<(Option<String>, Option<String>)>,
 }
 
-/// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
-    Box::<KerberosDissector>::default()
+/// A fresh dissector for the flow `meta`: TCP messages carry a 4-byte length (RFC 4120
+/// §7.2.2), UDP datagrams are one message each.
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(KerberosDissector {
+        tcp: Some(meta.transport == super::Transport::Tcp),
+        ..KerberosDissector::default()
+    })
 }
 
 impl KerberosDissector {
@@ -424,6 +428,9 @@ impl KerberosDissector {
 }
 
 impl Dissector for KerberosDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.tcp.is_none() && !data.is_empty() {
             self.tcp = Some(data.first() == Some(&0));

@@ -242,6 +242,8 @@ struct Pending {
 /// Per-flow LDAP dissector.
 #[derive(Debug, Default)]
 pub struct LdapDissector {
+    /// CLDAP: every datagram holds whole messages; nothing is carried to the next one.
+    udp: bool,
     streams: Streams,
     pending: VecDeque<Pending>,
     counters: Counters,
@@ -251,9 +253,13 @@ pub struct LdapDissector {
     summary: Option<String>,
 }
 
-/// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
-    Box::<LdapDissector>::default()
+/// A fresh dissector for the flow `meta`: a TCP stream of LDAPMessages, or CLDAP datagrams
+/// (RFC 1798) that each hold whole messages.
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(LdapDissector {
+        udp: meta.transport == super::Transport::Udp,
+        ..LdapDissector::default()
+    })
 }
 
 impl LdapDissector {
@@ -450,6 +456,36 @@ impl LdapDissector {
         self.emit(out, ts, f);
     }
 
+    /// One CLDAP datagram: its messages in order; a truncated or undecodable tail is
+    /// counted (`truncated_datagram`, `malformed_message`) and dropped with the datagram.
+    fn datagram(&mut self, mut d: &[u8], ts: Timestamp, out: &mut Vec<Record>) {
+        while !d.is_empty() {
+            if d.first() != Some(&0x30) {
+                self.counters.incr("malformed_message");
+                return;
+            }
+            let total = match element_len(d) {
+                Ok(t) => t,
+                Err(BerError::Truncated { .. }) => {
+                    self.counters.incr("truncated_datagram");
+                    return;
+                }
+                Err(_) => {
+                    self.counters.incr("malformed_message");
+                    return;
+                }
+            };
+            let Some(m) = d.get(..total) else {
+                self.counters.incr("truncated_datagram");
+                return;
+            };
+            if !self.message(m, ts, out) {
+                self.counters.incr("malformed_message");
+            }
+            d = d.get(total..).unwrap_or(&[]);
+        }
+    }
+
     fn message(&mut self, d: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> bool {
         let Ok((msg, _)) = read_tlv(d) else {
             return false;
@@ -478,9 +514,16 @@ impl LdapDissector {
 }
 
 impl Dissector for LdapDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.encrypted {
             return Progress::Done;
+        }
+        if self.udp {
+            self.datagram(data, ts, out);
+            return Progress::Continue;
         }
         let mut msgs: Vec<Vec<u8>> = Vec::new();
         let counters = &mut self.counters;

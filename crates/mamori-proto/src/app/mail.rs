@@ -187,15 +187,15 @@ pub fn probe_pop3(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh SMTP dissector.
-pub fn new_smtp() -> Box<dyn Dissector> {
+pub fn new_smtp(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(SmtpDissector::default())
 }
 /// A fresh IMAP dissector.
-pub fn new_imap() -> Box<dyn Dissector> {
+pub fn new_imap(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(ImapDissector::default())
 }
 /// A fresh POP3 dissector.
-pub fn new_pop3() -> Box<dyn Dissector> {
+pub fn new_pop3(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(Pop3Dissector::default())
 }
 
@@ -510,6 +510,9 @@ impl SmtpDissector {
 }
 
 impl Dissector for SmtpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.done {
             return Progress::Done;
@@ -691,6 +694,9 @@ impl ImapDissector {
 }
 
 impl Dissector for ImapDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;
@@ -871,6 +877,9 @@ impl Pop3Dissector {
 }
 
 impl Dissector for Pop3Dissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;

@@ -4,11 +4,17 @@
 //! stream bytes per direction (or whole UDP datagrams) and emits [`Record`]s. Records carry
 //! only protocol fields; the flow adds addresses, ports, transport and Community ID.
 //!
+//! A dissector is built for its flow ([`ProtocolDef::new`] takes the [`FlowMeta`]), so
+//! protocols that run over both TCP and UDP (DNS, Kerberos, LDAP/CLDAP, syslog, OpenVPN,
+//! BitTorrent) frame their input by the flow's transport instead of guessing from the bytes.
+//! Malformed or over-limit input is counted in the dissector's own [`Counters`], exposed
+//! through [`Dissector::counters`] so the sensor can report them.
+//!
 //! Identification: every [`ProtocolDef`] has a `probe` over the first payload of a
 //! direction. [`identify`] prefers a definite `Yes`, breaking ties with the protocol's
 //! default ports; a port alone never names a protocol (unknown stays `unknown`).
 
-use mamori_core::{Fields, Timestamp};
+use mamori_core::{Counters, Fields, Timestamp};
 
 // Binary protocols (registry_a).
 pub mod ber;
@@ -116,7 +122,16 @@ pub trait Dissector: Send {
     fn finish(&mut self, _ts: Timestamp, _out: &mut Vec<Record>) {}
     /// Fields summarising the protocol on the flow record (SNI, banners, JA3…).
     fn flow_fields(&self, _fields: &mut Fields) {}
+    /// The dissector's own counters (malformed messages, limits hit…), named without the
+    /// protocol prefix; the flow table merges them into the sensor's statistics as
+    /// `<protocol>.<name>` when the dissector is dropped. `None` when it keeps none.
+    fn counters(&self) -> Option<&Counters> {
+        None
+    }
 }
+
+/// Constructor of a protocol's dissector for one flow (see [`ProtocolDef::new`]).
+pub type NewDissector = fn(&FlowMeta) -> Box<dyn Dissector>;
 
 /// A protocol mamori can identify.
 pub struct ProtocolDef {
@@ -128,8 +143,9 @@ pub struct ProtocolDef {
     pub default_ports: &'static [u16],
     /// Look at the first payload of a direction.
     pub probe: fn(meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe,
-    /// A fresh dissector; `None` for protocols that are only identified.
-    pub new: Option<fn() -> Box<dyn Dissector>>,
+    /// A fresh dissector for a flow (the [`FlowMeta`] tells it TCP or UDP and the ports);
+    /// `None` for protocols that are only identified.
+    pub new: Option<NewDissector>,
 }
 
 impl std::fmt::Debug for ProtocolDef {

@@ -122,7 +122,7 @@ pub struct ModbusDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<ModbusDissector>::default()
 }
 
@@ -242,6 +242,9 @@ impl ModbusDissector {
 }
 
 impl Dissector for ModbusDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let mut adus: Vec<Vec<u8>> = Vec::new();
         let ok = self.streams.get(dir).feed(data, &mut self.counters, |d| {

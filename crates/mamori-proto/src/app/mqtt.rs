@@ -133,7 +133,7 @@ pub struct MqttDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<MqttDissector>::default()
 }
 
@@ -281,6 +281,9 @@ fn packet(
 }
 
 impl Dissector for MqttDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let mut recs = Vec::new();
         let Self {

@@ -190,7 +190,7 @@ pub struct NetbiosDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<NetbiosDissector>::default()
 }
 
@@ -327,6 +327,9 @@ impl NetbiosDissector {
 }
 
 impl Dissector for NetbiosDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let mut f = Fields::new();
         let ok = if check_dgm(data) == Probe::Yes {

@@ -183,7 +183,7 @@ pub struct NtpDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<NtpDissector>::default()
 }
 
@@ -195,6 +195,9 @@ impl NtpDissector {
 }
 
 impl Dissector for NtpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         match parse(data) {
             Some(f) => {

@@ -211,14 +211,18 @@ pub fn probe(meta: &FlowMeta, _dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh OpenVPN dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
-    Box::new(OpenVpnDissector::default())
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(OpenVpnDissector {
+        tcp: Some(meta.transport == Transport::Tcp),
+        ..OpenVpnDissector::default()
+    })
 }
 
 /// OpenVPN hard-reset dissector.
 #[derive(Debug, Default)]
 pub struct OpenVpnDissector {
-    /// Length-prefixed framing (TCP), decided on the first payload.
+    /// Length-prefixed framing (TCP): known from the flow, or (for a dissector built with
+    /// `Default`, transport unknown) decided on the first payload.
     tcp: Option<bool>,
     tcp_buf: [Vec<u8>; 2],
     client: Option<HardReset>,
@@ -265,13 +269,16 @@ impl OpenVpnDissector {
 }
 
 impl Dissector for OpenVpnDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;
         }
-        // The dissector does not know the transport: the first bytes decide whether a
-        // 2-byte length prefix frames the packets (TCP) or not (UDP). Undecided bytes wait
-        // in the direction's buffer (a UDP datagram always has the 3 bytes needed).
+        // Transport unknown (built with `Default`): the first bytes decide whether a 2-byte
+        // length prefix frames the packets (TCP) or not (UDP). Undecided bytes wait in the
+        // direction's buffer (a UDP datagram always has the 3 bytes needed).
         let i = usize::from(dir == Dir::ToClient);
         let mut first: Option<Vec<u8>> = None;
         if self.tcp.is_none() {

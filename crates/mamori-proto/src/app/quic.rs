@@ -403,7 +403,7 @@ pub fn probe(_meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh QUIC dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(QuicDissector::default())
 }
 
@@ -566,6 +566,9 @@ impl QuicDissector {
 }
 
 impl Dissector for QuicDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;

@@ -110,7 +110,7 @@ pub struct RdpDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<RdpDissector>::default()
 }
 
@@ -199,6 +199,9 @@ impl RdpDissector {
 }
 
 impl Dissector for RdpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.done {
             return Progress::Done;

@@ -249,7 +249,7 @@ pub struct SipDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<SipDissector>::default()
 }
 
@@ -261,6 +261,9 @@ impl SipDissector {
 }
 
 impl Dissector for SipDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let i = usize::from(dir == Dir::ToClient);
         let mut data = data;

@@ -175,7 +175,7 @@ pub struct SmbDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<SmbDissector>::default()
 }
 
@@ -691,6 +691,9 @@ impl SmbDissector {
 }
 
 impl Dissector for SmbDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let mut msgs: Vec<Vec<u8>> = Vec::new();
         let ok = self.streams.get(dir).feed(data, &mut self.counters, |d| {

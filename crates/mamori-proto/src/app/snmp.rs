@@ -214,7 +214,7 @@ pub struct SnmpDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<SnmpDissector>::default()
 }
 
@@ -226,6 +226,9 @@ impl SnmpDissector {
 }
 
 impl Dissector for SnmpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         match parse(data) {
             Some(f) => {

@@ -43,7 +43,7 @@ pub fn probe(_meta: &FlowMeta, _dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh SSH dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(SshDissector::default())
 }
 
@@ -267,6 +267,9 @@ impl SshDissector {
 }
 
 impl Dissector for SshDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;

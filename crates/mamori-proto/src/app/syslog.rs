@@ -5,8 +5,9 @@
 //! Fields (ECS): `log.syslog.priority`, `log.syslog.facility.code`/`.name`,
 //! `log.syslog.severity.code`/`.name`, `log.syslog.hostname`, `log.syslog.appname`,
 //! `log.syslog.version` (5424 only). TCP streams are framed by octet counting (RFC 6587
-//! `LEN SP MSG`) or by line feeds. A UDP datagram without a trailing line feed is one message,
-//! completed when the next message starts or the flow ends.
+//! `LEN SP MSG`) or by line feeds. A UDP datagram is complete: one message (lines included;
+//! a line with its own `<PRI>` starts another), emitted at once with the datagram's time (the flow tells the dissector the
+//! transport; a dissector built with `Default` treats input as a stream).
 
 use std::borrow::Cow;
 
@@ -198,6 +199,8 @@ pub fn parse(msg: &[u8]) -> Option<Fields> {
 /// Per-flow syslog dissector.
 #[derive(Debug, Default)]
 pub struct SyslogDissector {
+    /// Datagrams (RFC 5426: one message each, but lines are split too); no buffering.
+    udp: bool,
     bufs: [Vec<u8>; 2],
     /// When the unterminated message in each buffer started (UDP datagrams complete late).
     started: [Option<Timestamp>; 2],
@@ -206,9 +209,13 @@ pub struct SyslogDissector {
     first: Option<(Option<String>, Option<String>)>,
 }
 
-/// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
-    Box::<SyslogDissector>::default()
+/// A fresh dissector for the flow `meta`: UDP datagrams are complete messages (emitted at
+/// once, with the datagram's time); TCP streams are framed as RFC 6587 describes.
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    Box::new(SyslogDissector {
+        udp: meta.transport == super::Transport::Udp,
+        ..SyslogDissector::default()
+    })
 }
 
 impl SyslogDissector {
@@ -240,6 +247,37 @@ impl SyslogDissector {
             }
             None => self.counters.incr("no_pri"),
         }
+    }
+
+    /// One UDP datagram: one message (RFC 5426), which may span lines; a line that starts
+    /// with its own `<PRI>` begins another message (senders that batch several per
+    /// datagram). Trailing line feeds and NULs are dropped.
+    fn datagram(&mut self, d: &[u8], ts: Timestamp, out: &mut Vec<Record>) {
+        if d.len() > MAX_MESSAGE_LEN {
+            self.counters.incr("message_too_long");
+        }
+        let mut d = d.get(..MAX_MESSAGE_LEN.min(d.len())).unwrap_or(&[]);
+        while let Some((&last, rest)) = d.split_last() {
+            if !matches!(last, b'\n' | b'\r' | 0) {
+                break;
+            }
+            d = rest;
+        }
+        let mut start = 0;
+        let mut pos = 0;
+        while let Some(nl) = d
+            .get(pos..)
+            .and_then(|r| r.iter().position(|&c| c == b'\n'))
+        {
+            let next = pos + nl + 1;
+            if parse_pri(d.get(next..).unwrap_or(&[])).is_some() {
+                let m = d.get(start..pos + nl).unwrap_or(&[]);
+                self.message(m, ts, out);
+                start = next;
+            }
+            pos = next;
+        }
+        self.message(d.get(start..).unwrap_or(&[]), ts, out);
     }
 
     fn drain(&mut self, i: usize, ts: Timestamp, out: &mut Vec<Record>) {
@@ -301,9 +339,16 @@ impl SyslogDissector {
 }
 
 impl Dissector for SyslogDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
+        if self.udp {
+            self.datagram(data, ts, out);
+            return Progress::Continue;
+        }
         let i = usize::from(dir == Dir::ToClient);
-        // A chunk that itself starts a complete-looking message while an unterminated one is
+        // Transport unknown (built with `Default`) or TCP: a chunk that itself starts a complete-looking message while an unterminated one is
         // pending: the pending one was a whole datagram.
         let pending_whole = self
             .bufs

@@ -60,7 +60,7 @@ pub fn probe(_meta: &FlowMeta, _dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh Telnet dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(TelnetDissector::default())
 }
 
@@ -156,6 +156,9 @@ impl TelnetDissector {
 }
 
 impl Dissector for TelnetDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], _ts: Timestamp, _out: &mut Vec<Record>) -> Progress {
         let i = usize::from(dir == Dir::ToClient);
         let mut st = self.state.get(i).copied().unwrap_or_default();

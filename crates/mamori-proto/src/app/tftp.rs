@@ -96,7 +96,7 @@ pub struct TftpDissector {
 }
 
 /// A fresh dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::<TftpDissector>::default()
 }
 
@@ -108,6 +108,9 @@ impl TftpDissector {
 }
 
 impl Dissector for TftpDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let Some(op) = be16(data, 0) else {
             self.counters.incr("malformed_message");

@@ -472,7 +472,7 @@ fn probe_sslv2(data: &[u8]) -> Probe {
 }
 
 /// A fresh TLS dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(TlsDissector::default())
 }
 
@@ -730,6 +730,9 @@ pub(crate) fn client_hello_fields(ch: &ClientHello<'_>, f: &mut Fields) {
 }
 
 impl Dissector for TlsDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         if self.emitted {
             return Progress::Done;

@@ -81,8 +81,8 @@ pub fn probe(meta: &FlowMeta, dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A TLS dissector (Tor is TLS on the wire; the dissector sets `mamori.tls.tor_like`).
-pub fn new_dissector() -> Box<dyn Dissector> {
-    tls::new_dissector()
+pub fn new_dissector(meta: &FlowMeta) -> Box<dyn Dissector> {
+    tls::new_dissector(meta)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn message_type(d: &[u8]) -> Option<u8> {
         MSG_INITIATION => d.len() == INITIATION_LEN,
         MSG_RESPONSE => d.len() == RESPONSE_LEN,
         MSG_COOKIE => d.len() == COOKIE_LEN,
-        MSG_DATA => d.len() >= MIN_DATA_LEN && d.len() % 16 == 0,
+        MSG_DATA => d.len() >= MIN_DATA_LEN && d.len().is_multiple_of(16),
         _ => false,
     };
     ok.then_some(ty)
@@ -51,7 +51,7 @@ pub fn probe(_meta: &FlowMeta, _dir: Dir, data: &[u8]) -> Probe {
 }
 
 /// A fresh WireGuard dissector.
-pub fn new_dissector() -> Box<dyn Dissector> {
+pub fn new_dissector(_meta: &FlowMeta) -> Box<dyn Dissector> {
     Box::new(WireGuardDissector::default())
 }
 
@@ -77,6 +77,9 @@ fn le32(d: &[u8], at: usize) -> Option<u32> {
 }
 
 impl Dissector for WireGuardDissector {
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
     fn feed(&mut self, _dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
         let Some(ty) = message_type(data) else {
             self.counters.incr("wireguard_bad_message");

@@ -23,9 +23,38 @@ pub fn ts(i: i64) -> Timestamp {
     Timestamp::from_unix_secs(1_700_000_000 + i)
 }
 
+/// Protocol name and transports to test: `dns/tcp` names one transport; a plain name means
+/// the registry's first (for DNS, Kerberos, LDAP and syslog that is UDP).
+pub fn transports(proto: &str) -> (&str, Vec<Transport>) {
+    let (name, t) = match proto.split_once('/') {
+        Some((n, "tcp")) => (n, Some(TCP)),
+        Some((n, "udp")) => (n, Some(UDP)),
+        Some(_) => panic!("bad transport in {proto}"),
+        None => (proto, None),
+    };
+    let def = by_name(name).unwrap_or_else(|| panic!("protocol {name} registered"));
+    match t {
+        Some(t) => {
+            assert!(
+                def.transports.contains(&t),
+                "{proto}: transport not registered"
+            );
+            (name, vec![t])
+        }
+        None => (name, def.transports.to_vec()),
+    }
+}
+
+/// A dissector of `proto` (see [`transports`]) on its first transport.
 pub fn dissector(proto: &str) -> Box<dyn Dissector> {
+    let (name, ts) = transports(proto);
+    dissector_on(name, ts[0])
+}
+
+/// A dissector of `proto` for a flow over `transport`.
+pub fn dissector_on(proto: &str, transport: Transport) -> Box<dyn Dissector> {
     let def = by_name(proto).unwrap_or_else(|| panic!("protocol {proto} registered"));
-    (def.new.expect("has a dissector"))()
+    (def.new.expect("has a dissector"))(&meta(transport, 0))
 }
 
 /// Feed whole messages, then finish.
@@ -144,6 +173,14 @@ pub fn assert_probe_rejects(proto: &str, transport: Transport, port: u16) {
 
 /// Every prefix of every message and random bytes, fed in both directions, never panic.
 pub fn assert_no_panic(proto: &str, msgs: &[(Dir, Vec<u8>)]) {
+    let (name, ts) = transports(proto);
+    for t in ts {
+        assert_no_panic_on(name, t, msgs);
+    }
+}
+
+fn assert_no_panic_on(proto: &str, transport: Transport, msgs: &[(Dir, Vec<u8>)]) {
+    let dissector = |_: &str| dissector_on(proto, transport);
     for (_, m) in msgs {
         for cut in 0..m.len() {
             let mut d = dissector(proto);

@@ -1,3 +1,7 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed assertion"
+)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -54,7 +58,7 @@ pub const T0: i64 = 1_700_000_000; // 2023-11-14T22:13:20Z
 
 /// A generated sshd/flow-like event, deterministic in `i`.
 pub fn event(i: u64) -> Event {
-    let ds = if i % 3 == 0 { "flow" } else { "sshd" };
+    let ds = if i.is_multiple_of(3) { "flow" } else { "sshd" };
     let mut e = Event::new(
         Timestamp::from_unix_parts(T0 + (i as i64) * 7, (i % 1000) as u32),
         ds,
@@ -64,7 +68,14 @@ pub fn event(i: u64) -> Event {
         std::net::Ipv4Addr::new(10, (i % 7) as u8, (i % 251) as u8, (i % 13) as u8),
     )
     .set("destination.port", 22 + (i % 5) as i64)
-    .set("event.outcome", if i % 2 == 0 { "failure" } else { "success" })
+    .set(
+        "event.outcome",
+        if i.is_multiple_of(2) {
+            "failure"
+        } else {
+            "success"
+        },
+    )
     .set("user.name", format!("user{}", i % 17))
     .set("message", format!("line {i}"));
     e
