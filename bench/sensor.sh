@@ -23,8 +23,9 @@ if [ "$(id -u)" = 0 ]; then
   done
 fi
 
-cargo build --release -q -p mamori --bin mamori --example read_loop 2>/dev/null || cargo build --release -q -p mamori --bin mamori
-bin=target/release/mamori
+tdir=${CARGO_TARGET_DIR:-target}
+cargo build --release -q -p mamori --bin mamori --example read_loop
+bin=$tdir/release/mamori
 cap="$out/bench-$packets-$flows.pcap"
 [ -s "$cap" ] || $bin testkit write-bench "$cap" --packets "$packets" --flows "$flows" --seed 1
 
@@ -40,7 +41,8 @@ measure() {
 declare -A secs rss
 run() { local name=$1; shift; read -r s r < <(measure "$@"); secs[$name]=$s; rss[$name]=$r; }
 
-run read_loop target/release/examples/read_loop "$cap"
+run read_loop "$tdir/release/examples/read_loop" "$cap"
+run analyze_sensor $bin analyze --quiet --no-detect "$cap"
 run analyze $bin analyze --quiet "$cap"
 run analyze_jsonl $bin analyze --quiet --format jsonl -o /dev/null "$cap"
 command -v tshark >/dev/null && run tshark tshark -r "$cap" -q -z conv,ip
@@ -48,7 +50,7 @@ command -v argus >/dev/null && run argus argus -r "$cap" -w /dev/null
 
 pps() { echo "$packets / ${secs[$1]}" | bc -l; }
 printf '\n| tool | seconds | packets/s | peak RSS (MiB) | analyze speed ratio |\n|---|---:|---:|---:|---:|\n'
-for k in read_loop analyze analyze_jsonl tshark argus; do
+for k in read_loop analyze_sensor analyze analyze_jsonl tshark argus; do
   [ -n "${secs[$k]:-}" ] || continue
   printf '| %s | %.2f | %.0f | %.1f | %.2f× |\n' "$k" "${secs[$k]}" "$(pps $k)" "$(echo "${rss[$k]} / 1024" | bc -l)" \
     "$(echo "${secs[$k]} / ${secs[analyze]}" | bc -l)"
@@ -56,3 +58,4 @@ done
 echo
 echo "capture: $cap ($(stat -c %s "$cap") bytes, $packets packets, $flows flows); machine: $(nproc) cores, $(uname -r)"
 echo "ratio column: time of the tool divided by time of mamori analyze (>1 means mamori is faster)"
+echo "analyze_sensor: decode + flows + L7 only (--no-detect); analyze: with all checks and built-in rules"

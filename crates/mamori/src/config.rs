@@ -84,6 +84,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn readme_example_config_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n").expect("README has a toml block") + 8;
+        let len = readme[start..].find("```").expect("block ends");
+        MamoriConfig::parse(&readme[start..start + len], "README.md").unwrap();
+    }
+
+    #[test]
     fn sections_parse_and_unknown_keys_are_rejected() {
         let cfg = MamoriConfig::parse(
             "[sensor]\nhome_nets = \"10.0.0.0/8\"\n[detect]\nallowed_dns_servers = [\"10.0.0.53\"]\n",
