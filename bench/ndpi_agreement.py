@@ -11,6 +11,7 @@ many flows mamori labelled the same. Prints a Markdown table for BENCHMARKS.md.
 Exits 0 and says so when the corpus is absent (a fresh clone has no ../shared).
 """
 import argparse
+import ipaddress
 import collections
 import json
 import os
@@ -36,12 +37,19 @@ PREFER_APP = {"SMBv1", "SMBv23", "Tor"}
 LINE = re.compile(r"^\s*\d+\s+(TCP|UDP|ICMP|ICMPV6)\s+(\S+)\s+<->\s+(\S+)\s+\[proto:\s*([^\]]+)\]")
 
 
+def canon(host):
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
 def endpoint(s):
     if s.startswith("["):
         host, _, port = s[1:].rpartition("]:")
-        return host, int(port)
+        return canon(host), int(port)
     host, _, port = s.rpartition(":")
-    return host, int(port)
+    return canon(host), int(port)
 
 
 def ndpi_label(proto_field):
@@ -65,7 +73,8 @@ def mamori_flows(binary, pcap):
                     continue
                 tr = r.get("network", {}).get("transport", "")
                 s, d = r.get("source", {}), r.get("destination", {})
-                key = (tr, frozenset([(s.get("ip"), s.get("port", 0)), (d.get("ip"), d.get("port", 0))]))
+                key = (tr, frozenset([(canon(s.get("ip", "")), s.get("port", 0)),
+                                      (canon(d.get("ip", "")), d.get("port", 0))]))
                 flows.setdefault(key, r.get("network", {}).get("protocol", "unknown"))
         return flows
 

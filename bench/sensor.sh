@@ -31,11 +31,13 @@ cap="$out/bench-$packets-$flows.pcap"
 
 # measure CMD... -> "seconds maxrss_kib"
 measure() {
-  local t0 t1 rss
+  local t0 t1 rssf
+  rssf=$(mktemp)
   t0=$(date +%s.%N)
-  rss=$( { /usr/bin/time -f '%M' taskset -c 0 "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n1)
+  /usr/bin/time -f '%M' -o "$rssf" taskset -c 0 "$@" >/dev/null 2>&1 || true
   t1=$(date +%s.%N)
-  echo "$(echo "$t1 - $t0" | bc -l) $rss"
+  echo "$(echo "$t1 - $t0" | bc -l) $(tail -n1 "$rssf")"
+  rm -f "$rssf"
 }
 
 declare -A secs rss
