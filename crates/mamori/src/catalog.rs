@@ -50,10 +50,12 @@ pub enum ParsersCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
-    /// Load rule folders/files and report which rules load, which do not and why, and
+    /// Load rule folders/files (Sigma, and mamori's own threshold/sequence/absence rules
+    /// such as the built-in `rules/`) and report which rules load, which do not and why, and
     /// which log sources they need. Non-zero exit when any rule has an error.
     Lint {
-        /// Sigma rule folders or files.
+        /// Rule folders or files (`.yml`/`.yaml`); each file's format is recognised from its
+        /// keys (`detection:` Sigma, `match:` mamori).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// List every rule, not only problems.
@@ -297,63 +299,136 @@ pub fn parsers(cmd: ParsersCommand, lang: Lang) -> Result<ExitCode> {
     }
 }
 
-pub fn rules(cmd: RulesCommand) -> Result<ExitCode> {
+/// Whether a YAML rule file is in mamori's own format (top-level `match:`) rather than Sigma.
+fn is_mamori_rule_file(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("match:"))
+        && !text.lines().any(|l| l.starts_with("detection:"))
+}
+
+fn yaml_files(p: &std::path::Path, out: &mut Vec<PathBuf>) {
+    if p.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        entries.sort();
+        for e in entries {
+            yaml_files(&e, out);
+        }
+    } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+        out.push(p.to_path_buf());
+    }
+}
+
+pub fn rules(cmd: RulesCommand, rules_cfg: &mamori_detect::rules::RulesConfig) -> Result<ExitCode> {
     match cmd {
         RulesCommand::Lint { paths, verbose } => {
-            let mut b = mamori_sigma::RuleSetBuilder::new(Default::default());
+            let mut files = Vec::new();
             for p in &paths {
-                if p.is_dir() {
-                    b.add_dir(p);
+                if !p.exists() {
+                    anyhow::bail!("{}: no such file or folder", p.display());
+                }
+                yaml_files(p, &mut files);
+            }
+            let (mut own, mut sigma_files) = (Vec::new(), Vec::new());
+            for f in files {
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
+                if is_mamori_rule_file(&text) {
+                    own.push(f);
                 } else {
-                    b.add_file(p);
+                    sigma_files.push(f);
                 }
             }
-            let (_set, report) = b.build();
             let mut errors = 0;
-            for e in &report.entries {
-                let loc = match e.line {
-                    Some(l) => format!("{}:{l}", e.file),
-                    None => e.file.clone(),
-                };
-                match &e.outcome {
-                    mamori_sigma::Outcome::Error(err) => {
-                        errors += 1;
-                        println!("error    {loc}: {err}");
-                    }
-                    mamori_sigma::Outcome::UnsupportedLogsource(ls) => {
-                        if verbose {
-                            println!("skipped  {loc}: log source {ls} is not collected by mamori");
+            if !own.is_empty() {
+                let (_rules, lint) =
+                    mamori_detect::rules::ThresholdRules::load_dirs(&own, rules_cfg)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                for e in &lint.entries {
+                    let loc = format!("{}:{}", e.file, e.line);
+                    let id = e.rule_id.clone().unwrap_or_default();
+                    match &e.outcome {
+                        mamori_detect::rules::LintOutcome::Error(r) => {
+                            errors += 1;
+                            println!("error    {loc}: {id}: {r}");
+                        }
+                        mamori_detect::rules::LintOutcome::Inactive(r) => {
+                            println!("inactive {loc}: {id}: {r}");
+                        }
+                        mamori_detect::rules::LintOutcome::Loaded => {
+                            if verbose {
+                                let ds = if e.datasets.is_empty() {
+                                    "any dataset".to_owned()
+                                } else {
+                                    e.datasets.join(", ")
+                                };
+                                println!("ok       {loc}: {id} (needs {ds})");
+                            }
                         }
                     }
-                    _ => {
-                        if verbose {
-                            println!("ok       {loc}: {}", e.title.clone().unwrap_or_default());
+                    for w in &e.warnings {
+                        println!("warning  {loc}: {id}: {w}");
+                    }
+                }
+                println!(
+                    "\nmamori rules: {} loaded, {} inactive (need configuration), {} with errors",
+                    lint.loaded(),
+                    lint.inactive(),
+                    lint.errors()
+                );
+            }
+            if !sigma_files.is_empty() {
+                let mut b = mamori_sigma::RuleSetBuilder::new(Default::default());
+                for f in &sigma_files {
+                    b.add_file(f);
+                }
+                let (_set, report) = b.build();
+                for e in &report.entries {
+                    let loc = match e.line {
+                        Some(l) => format!("{}:{l}", e.file),
+                        None => e.file.clone(),
+                    };
+                    match &e.outcome {
+                        mamori_sigma::Outcome::Error(err) => {
+                            errors += 1;
+                            println!("error    {loc}: {err}");
+                        }
+                        mamori_sigma::Outcome::UnsupportedLogsource(ls) => {
+                            if verbose {
+                                println!(
+                                    "skipped  {loc}: log source {ls} is not collected by mamori"
+                                );
+                            }
+                        }
+                        _ => {
+                            if verbose {
+                                println!("ok       {loc}: {}", e.title.clone().unwrap_or_default());
+                            }
                         }
                     }
                 }
-            }
-            println!();
-            let mut t = Table::new(&[
-                ("product", Align::Left),
-                ("loaded", Align::Right),
-                ("log source not collected", Align::Right),
-                ("errors", Align::Right),
-            ]);
-            for (p, c) in &report.per_product {
-                t.row(vec![
-                    p.clone(),
-                    c.loaded.to_string(),
-                    c.unsupported.to_string(),
-                    c.errors.to_string(),
+                println!();
+                let mut t = Table::new(&[
+                    ("product", Align::Left),
+                    ("loaded", Align::Right),
+                    ("log source not collected", Align::Right),
+                    ("errors", Align::Right),
                 ]);
+                for (p, c) in &report.per_product {
+                    t.row(vec![
+                        p.clone(),
+                        c.loaded.to_string(),
+                        c.unsupported.to_string(),
+                        c.errors.to_string(),
+                    ]);
+                }
+                print!("{}", t.render(0));
+                println!(
+                    "\nsigma: {} rules loaded, {} skipped (log source not collected), {} with errors",
+                    report.loaded(),
+                    report.unsupported(),
+                    report.errors()
+                );
             }
-            print!("{}", t.render(0));
-            println!(
-                "\n{} rules loaded, {} skipped (log source not collected), {} with errors",
-                report.loaded(),
-                report.unsupported(),
-                report.errors()
-            );
             Ok(if errors > 0 {
                 ExitCode::from(1)
             } else {

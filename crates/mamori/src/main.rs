@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Analyze(args) => analyze::run(args, lang),
         cli::Command::Checks(cmd) => catalog::checks(cmd, lang),
         cli::Command::Parsers(cmd) => catalog::parsers(cmd, lang),
-        cli::Command::Rules(cmd) => catalog::rules(cmd),
+        cli::Command::Rules(cmd) => catalog::rules(cmd, &Default::default()),
         cli::Command::Testkit(cmd) => cli::run_testkit(cmd),
     };
     match result {

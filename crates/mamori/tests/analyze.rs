@@ -208,3 +208,71 @@ fn nothing_readable_exits_non_zero_with_a_reason() {
         .unwrap()
         .contains("missing.pcap"));
 }
+
+#[test]
+fn rules_lint_accepts_the_builtin_rules_and_names_a_broken_one() {
+    let repo_rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    let out = mamori()
+        .args(["rules", "lint"])
+        .arg(&repo_rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("0 with errors"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "id: x.bad\nname: bad\nseverity: high\nmatch: {event.dataset: sshd}\nthreshold: {count: -3, within: 5m}\nmessage: m\n",
+    )
+    .unwrap();
+    let out = mamori()
+        .args(["rules", "lint"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("bad.yml:1") && text.contains("x.bad"),
+        "{text}"
+    );
+}
+
+#[test]
+fn log_files_are_detected_parsed_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    let mut text = String::new();
+    for i in 0..12 {
+        text.push_str(&format!(
+            "Nov  2 09:00:{i:02} srv sshd[100]: Failed password for root from 198.51.100.9 port {} ssh2\n",
+            40000 + i
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let out = dir.path().join("out.jsonl");
+    mamori()
+        .args(["analyze", "-q", "--tz", "UTC", "--format", "jsonl", "-o"])
+        .arg(&out)
+        .arg(&log)
+        .assert()
+        .success();
+    let recs = jsonl(&out);
+    let failed = recs
+        .iter()
+        .filter(|r| r["event"]["dataset"] == "sshd" && r["event"]["outcome"] == "failure")
+        .count();
+    assert_eq!(failed, 12);
+    assert!(
+        recs.iter()
+            .any(|r| r["rule"]["id"] == "mamori.log.bruteforce_source"
+                && r["source"]["ip"] == "198.51.100.9"),
+        "no brute-force alert"
+    );
+}
