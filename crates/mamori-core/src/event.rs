@@ -338,6 +338,23 @@ impl Event {
         Json::Object(root)
     }
 
+    /// Append the event's JSON-lines form (the same document as [`Event::to_json`]) to
+    /// `out` without building an intermediate `serde_json::Value` tree: the nesting is
+    /// worked out over borrowed key segments and values are written directly.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let kind = Value::Str(self.kind.as_str().to_owned());
+        let dataset = Value::Str(self.dataset.to_string());
+        let ts = Value::Time(self.timestamp);
+        let mut root = JsonNode::Obj(Vec::with_capacity(8));
+        root.insert("@timestamp", &ts);
+        root.insert("event.kind", &kind);
+        root.insert("event.dataset", &dataset);
+        for (k, v) in &self.fields {
+            root.insert(k, v);
+        }
+        root.write(out);
+    }
+
     /// Parse one nested or flat JSON object (our own output, Beats-style documents).
     ///
     /// Nested objects are flattened to dotted names; `@timestamp`, `event.kind` and
@@ -401,6 +418,107 @@ impl Serialize for Event {
                 map.end()
             }
             other => other.serialize(s),
+        }
+    }
+}
+
+/// A borrowed JSON tree for [`Event::write_json`]; objects keep first-insertion order and
+/// follow the same collision rules as [`insert_dotted`].
+enum JsonNode<'a> {
+    Leaf(&'a Value),
+    Obj(Vec<(&'a str, JsonNode<'a>)>),
+}
+
+impl<'a> JsonNode<'a> {
+    fn insert(&mut self, key: &'a str, v: &'a Value) {
+        let JsonNode::Obj(children) = self else {
+            return;
+        };
+        let (head, rest) = match key.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (key, None),
+        };
+        let pos = children.iter().position(|(k, _)| *k == head);
+        match (rest, pos) {
+            (None, None) => children.push((head, JsonNode::Leaf(v))),
+            (None, Some(i)) => match &mut children[i].1 {
+                // A leaf under an existing object goes to `value`.
+                obj @ JsonNode::Obj(_) => obj.insert("value", v),
+                leaf => *leaf = JsonNode::Leaf(v),
+            },
+            (Some(r), None) => {
+                let mut child = JsonNode::Obj(Vec::new());
+                child.insert(r, v);
+                children.push((head, child));
+            }
+            (Some(r), Some(i)) => {
+                let node = &mut children[i].1;
+                if let JsonNode::Leaf(old) = node {
+                    let old: &'a Value = old;
+                    *node = JsonNode::Obj(vec![("value", JsonNode::Leaf(old))]);
+                }
+                node.insert(r, v);
+            }
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            JsonNode::Leaf(v) => write_value(v, out),
+            JsonNode::Obj(children) => {
+                out.push(b'{');
+                for (i, (k, c)) in children.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(k, out);
+                    out.push(b':');
+                    c.write(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+fn write_str(s: &str, out: &mut Vec<u8>) {
+    // serde_json's escaping; writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn write_value(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Float(f) => {
+            if f.is_finite() {
+                let _ = serde_json::to_writer(&mut *out, f);
+            } else {
+                out.extend_from_slice(b"null");
+            }
+        }
+        Value::Str(s) => write_str(s, out),
+        Value::Ip(ip) => {
+            out.push(b'"');
+            out.extend_from_slice(ip.to_string().as_bytes());
+            out.push(b'"');
+        }
+        Value::Time(t) => {
+            let mut s = String::with_capacity(32);
+            t.write_rfc3339(&mut s);
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(x, out);
+            }
+            out.push(b']');
         }
     }
 }
@@ -493,10 +611,69 @@ mod tests {
     }
 
     #[test]
+    fn write_json_is_the_same_document_as_to_json() {
+        let mut e = Event::new(Timestamp::from_unix_parts(1_700_000_000, 7), "flow");
+        e.set("source.ip", Ipv4Addr::new(10, 0, 0, 1))
+            .set("source.port", 40000)
+            .set("a", "leaf first")
+            .set("a.b", 1)
+            .set("c.d", "object first")
+            .set("c", true)
+            .set("x.y.z", vec!["q\"uote", "new\nline", "日本語"])
+            .set("f", 1.5)
+            .set("nan", f64::NAN)
+            .set("t", Timestamp::from_unix_secs(5));
+        let mut out = Vec::new();
+        e.write_json(&mut out);
+        let direct: Json = serde_json::from_slice(&out).unwrap();
+        let via_tree: Json =
+            serde_json::from_slice(&serde_json::to_vec(&e.to_json()).unwrap()).unwrap();
+        assert_eq!(direct, via_tree);
+    }
+
+    #[test]
     fn rejects_non_objects() {
         assert_eq!(
             Event::from_json(&serde_json::json!([1, 2])),
             Err(EventJsonError::NotAnObject)
         );
+    }
+}
+
+#[cfg(test)]
+mod write_json_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        // Few segment names so that leaf/object collisions are common.
+        proptest::collection::vec(prop_oneof!["a", "b", "value", "event", "kind"], 1..4)
+            .prop_map(|v| v.join("."))
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<i64>().prop_map(Value::Int),
+            any::<bool>().prop_map(Value::Bool),
+            any::<f64>().prop_map(Value::Float),
+            ".{0,8}".prop_map(Value::Str),
+            any::<u32>().prop_map(|n| Value::Ip(std::net::Ipv4Addr::from(n).into())),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn direct_writer_matches_to_json(fields in proptest::collection::vec((key(), value()), 0..12)) {
+            let mut e = Event::new(Timestamp::from_unix_secs(1), "flow");
+            for (k, v) in fields {
+                e.set(k, v);
+            }
+            let mut out = Vec::new();
+            e.write_json(&mut out);
+            // Both texts go through the same parser (serde_json's float parsing is not exact).
+            let direct: Json = serde_json::from_slice(&out).unwrap();
+            let via_tree: Json = serde_json::from_slice(&serde_json::to_vec(&e.to_json()).unwrap()).unwrap();
+            prop_assert_eq!(direct, via_tree);
+        }
     }
 }

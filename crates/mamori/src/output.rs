@@ -8,6 +8,8 @@ use mamori_core::Event;
 /// Writes one ECS JSON object per line.
 pub struct JsonLines {
     w: Box<dyn Write>,
+    /// Reused line buffer.
+    line: Vec<u8>,
 }
 
 impl JsonLines {
@@ -15,18 +17,22 @@ impl JsonLines {
         let f = std::fs::File::create(path)?;
         Ok(JsonLines {
             w: Box::new(BufWriter::with_capacity(1 << 20, f)),
+            line: Vec::with_capacity(1024),
         })
     }
 
     pub fn to_stdout() -> JsonLines {
         JsonLines {
             w: Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+            line: Vec::with_capacity(1024),
         }
     }
 
     pub fn write(&mut self, ev: &Event) -> io::Result<()> {
-        serde_json::to_writer(&mut self.w, &ev.to_json())?;
-        self.w.write_all(b"\n")?;
+        self.line.clear();
+        ev.write_json(&mut self.line);
+        self.line.push(b'\n');
+        self.w.write_all(&self.line)?;
         Ok(())
     }
 
