@@ -571,6 +571,97 @@ impl Dissector for SmtpDissector {
 // ---------------------------------------------------------------------------------------
 // IMAP
 
+/// What the IMAP and POP3 dissectors share: lines split per direction, one record per
+/// session emitted once, and the same flow summary.
+trait LineSession {
+    /// The session record was emitted: nothing more to read.
+    fn done(&self) -> bool;
+    /// The server's greeting showed this is not the protocol.
+    fn rejected(&self) -> bool;
+    /// Complete lines of `data` in direction `dir` (partial ones stay buffered).
+    fn split(&mut self, dir: Dir, data: &[u8]) -> Vec<Vec<u8>>;
+    /// One client command line.
+    fn client_line(&mut self, l: &[u8]);
+    /// One server line; `false` stops reading this chunk (the record was emitted).
+    fn server_line(&mut self, l: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> bool;
+}
+
+fn split_lines(
+    client: &mut LineBuf,
+    server: &mut LineBuf,
+    counters: &mut Counters,
+    dir: Dir,
+    data: &[u8],
+) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    let lb = match dir {
+        Dir::ToServer => client,
+        Dir::ToClient => server,
+    };
+    lb.feed(data, counters, |l| {
+        lines.push(l.to_vec());
+        true
+    });
+    lines
+}
+
+fn feed_session<S: LineSession>(
+    s: &mut S,
+    dir: Dir,
+    data: &[u8],
+    ts: Timestamp,
+    out: &mut Vec<Record>,
+) -> Progress {
+    if s.done() {
+        return Progress::Done;
+    }
+    for l in s.split(dir, data) {
+        match dir {
+            Dir::ToServer => s.client_line(&l),
+            Dir::ToClient => {
+                if !s.server_line(&l, ts, out) {
+                    break;
+                }
+            }
+        }
+    }
+    if s.rejected() {
+        return Progress::NotThisProtocol;
+    }
+    if s.done() {
+        return Progress::Done;
+    }
+    Progress::Continue
+}
+
+fn emit_session(
+    auth: &Auth,
+    dataset: &'static str,
+    greeted: bool,
+    emitted: &mut bool,
+    ts: Timestamp,
+    out: &mut Vec<Record>,
+) {
+    if *emitted || !greeted {
+        return;
+    }
+    *emitted = true;
+    let mut fields = Fields::new();
+    auth.write(&mut fields);
+    out.push(Record {
+        dataset,
+        ts,
+        fields,
+    });
+}
+
+fn session_flow_fields(auth: &Auth, fields: &mut Fields) {
+    if let Some(u) = &auth.user {
+        fields.insert("user.name".into(), Value::from(u.clone()));
+    }
+    fields.insert("mamori.mail.starttls".into(), Value::from(auth.starttls));
+}
+
 /// IMAP session dissector: one record per session.
 #[derive(Debug, Default)]
 pub struct ImapDissector {
@@ -679,17 +770,31 @@ impl ImapDissector {
     }
 
     fn emit(&mut self, ts: Timestamp, out: &mut Vec<Record>) {
-        if self.emitted || !self.greeted {
-            return;
-        }
-        self.emitted = true;
-        let mut f = Fields::new();
-        self.auth.write(&mut f);
-        out.push(Record {
-            dataset: "imap",
-            ts,
-            fields: f,
-        });
+        emit_session(&self.auth, "imap", self.greeted, &mut self.emitted, ts, out);
+    }
+}
+
+impl LineSession for ImapDissector {
+    fn done(&self) -> bool {
+        self.emitted
+    }
+    fn rejected(&self) -> bool {
+        self.not_imap
+    }
+    fn split(&mut self, dir: Dir, data: &[u8]) -> Vec<Vec<u8>> {
+        split_lines(
+            &mut self.client,
+            &mut self.server,
+            &mut self.counters,
+            dir,
+            data,
+        )
+    }
+    fn client_line(&mut self, l: &[u8]) {
+        ImapDissector::client_line(self, l)
+    }
+    fn server_line(&mut self, l: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> bool {
+        ImapDissector::server_line(self, l, ts, out)
     }
 }
 
@@ -698,35 +803,7 @@ impl Dissector for ImapDissector {
         Some(&self.counters)
     }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
-        if self.emitted {
-            return Progress::Done;
-        }
-        let mut lines = Vec::new();
-        let lb = match dir {
-            Dir::ToServer => &mut self.client,
-            Dir::ToClient => &mut self.server,
-        };
-        lb.feed(data, &mut self.counters, |l| {
-            lines.push(l.to_vec());
-            true
-        });
-        for l in lines {
-            match dir {
-                Dir::ToServer => self.client_line(&l),
-                Dir::ToClient => {
-                    if !self.server_line(&l, ts, out) {
-                        break;
-                    }
-                }
-            }
-        }
-        if self.not_imap {
-            return Progress::NotThisProtocol;
-        }
-        if self.emitted {
-            return Progress::Done;
-        }
-        Progress::Continue
+        feed_session(self, dir, data, ts, out)
     }
 
     fn gap(&mut self, _dir: Dir, _len: usize) {
@@ -738,13 +815,7 @@ impl Dissector for ImapDissector {
     }
 
     fn flow_fields(&self, fields: &mut Fields) {
-        if let Some(u) = &self.auth.user {
-            fields.insert("user.name".into(), Value::from(u.clone()));
-        }
-        fields.insert(
-            "mamori.mail.starttls".into(),
-            Value::from(self.auth.starttls),
-        );
+        session_flow_fields(&self.auth, fields);
     }
 }
 
@@ -862,17 +933,31 @@ impl Pop3Dissector {
     }
 
     fn emit(&mut self, ts: Timestamp, out: &mut Vec<Record>) {
-        if self.emitted || !self.greeted {
-            return;
-        }
-        self.emitted = true;
-        let mut f = Fields::new();
-        self.auth.write(&mut f);
-        out.push(Record {
-            dataset: "pop3",
-            ts,
-            fields: f,
-        });
+        emit_session(&self.auth, "pop3", self.greeted, &mut self.emitted, ts, out);
+    }
+}
+
+impl LineSession for Pop3Dissector {
+    fn done(&self) -> bool {
+        self.emitted
+    }
+    fn rejected(&self) -> bool {
+        self.not_pop
+    }
+    fn split(&mut self, dir: Dir, data: &[u8]) -> Vec<Vec<u8>> {
+        split_lines(
+            &mut self.client,
+            &mut self.server,
+            &mut self.counters,
+            dir,
+            data,
+        )
+    }
+    fn client_line(&mut self, l: &[u8]) {
+        Pop3Dissector::client_line(self, l)
+    }
+    fn server_line(&mut self, l: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> bool {
+        Pop3Dissector::server_line(self, l, ts, out)
     }
 }
 
@@ -881,35 +966,7 @@ impl Dissector for Pop3Dissector {
         Some(&self.counters)
     }
     fn feed(&mut self, dir: Dir, data: &[u8], ts: Timestamp, out: &mut Vec<Record>) -> Progress {
-        if self.emitted {
-            return Progress::Done;
-        }
-        let mut lines = Vec::new();
-        let lb = match dir {
-            Dir::ToServer => &mut self.client,
-            Dir::ToClient => &mut self.server,
-        };
-        lb.feed(data, &mut self.counters, |l| {
-            lines.push(l.to_vec());
-            true
-        });
-        for l in lines {
-            match dir {
-                Dir::ToServer => self.client_line(&l),
-                Dir::ToClient => {
-                    if !self.server_line(&l, ts, out) {
-                        break;
-                    }
-                }
-            }
-        }
-        if self.not_pop {
-            return Progress::NotThisProtocol;
-        }
-        if self.emitted {
-            return Progress::Done;
-        }
-        Progress::Continue
+        feed_session(self, dir, data, ts, out)
     }
 
     fn gap(&mut self, _dir: Dir, _len: usize) {
@@ -921,12 +978,6 @@ impl Dissector for Pop3Dissector {
     }
 
     fn flow_fields(&self, fields: &mut Fields) {
-        if let Some(u) = &self.auth.user {
-            fields.insert("user.name".into(), Value::from(u.clone()));
-        }
-        fields.insert(
-            "mamori.mail.starttls".into(),
-            Value::from(self.auth.starttls),
-        );
+        session_flow_fields(&self.auth, fields);
     }
 }
