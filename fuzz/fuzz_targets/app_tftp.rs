@@ -5,7 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mamori_core::Timestamp;
+
+#[path = "harness/mod.rs"]
+mod harness;
 use mamori_proto::app::{tftp, Dir, Dissector, FlowMeta, Transport};
 
 fuzz_target!(|data: &[u8]| {
@@ -23,35 +25,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let news: &[fn(&FlowMeta) -> Box<dyn Dissector>] = &[tftp::new_dissector];
-    for new in news {
-        // The control byte's top bit picks the flow's transport.
-        let mut d = new(&FlowMeta {
-            transport: if ctl & 0x80 == 0 { Transport::Udp } else { Transport::Tcp },
-            client_port: 40_000,
-            server_port: 0,
-        });
-        let mut out = Vec::new();
-        let mut seed = u32::from(ctl) | 1;
-        let mut pos = 0usize;
-        let mut n = 0i64;
-        while pos < rest.len() {
-            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            let len = 1 + (seed >> 16) as usize % 1500;
-            let end = rest.len().min(pos + len);
-            let dir = if (seed >> 8) & 3 == 0 {
-                Dir::ToClient
-            } else {
-                Dir::ToServer
-            };
-            let _ = d.feed(dir, &rest[pos..end], Timestamp::from_unix_secs(n), &mut out);
-            if (seed >> 12) & 31 == 0 {
-                d.gap(dir, len);
-            }
-            pos = end;
-            n += 1;
-        }
-        d.finish(Timestamp::from_unix_secs(n), &mut out);
-        let mut fields = Default::default();
-        d.flow_fields(&mut fields);
-    }
+    harness::dissect(ctl, rest, news);
 });

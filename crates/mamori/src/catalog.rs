@@ -299,45 +299,13 @@ pub fn parsers(cmd: ParsersCommand, lang: Lang) -> Result<ExitCode> {
     }
 }
 
-/// Whether a YAML rule file is in mamori's own format (top-level `match:`) rather than Sigma.
-fn is_mamori_rule_file(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("match:"))
-        && !text.lines().any(|l| l.starts_with("detection:"))
-}
-
-fn yaml_files(p: &std::path::Path, out: &mut Vec<PathBuf>) {
-    if p.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        entries.sort();
-        for e in entries {
-            yaml_files(&e, out);
-        }
-    } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-        out.push(p.to_path_buf());
-    }
-}
-
 pub fn rules(cmd: RulesCommand, rules_cfg: &mamori_detect::rules::RulesConfig) -> Result<ExitCode> {
     match cmd {
         RulesCommand::Lint { paths, verbose } => {
-            let mut files = Vec::new();
-            for p in &paths {
-                if !p.exists() {
-                    anyhow::bail!("{}: no such file or folder", p.display());
-                }
-                yaml_files(p, &mut files);
-            }
-            let (mut own, mut sigma_files) = (Vec::new(), Vec::new());
-            for f in files {
-                let text = std::fs::read_to_string(&f).unwrap_or_default();
-                if is_mamori_rule_file(&text) {
-                    own.push(f);
-                } else {
-                    sigma_files.push(f);
-                }
-            }
+            let crate::rulefiles::RuleFiles {
+                mamori: own,
+                sigma: sigma_files,
+            } = crate::rulefiles::RuleFiles::find(&paths)?;
             let mut errors = 0;
             if !own.is_empty() {
                 let (_rules, lint) =

@@ -71,7 +71,9 @@ pub struct AnalyzeArgs {
     /// certificate fingerprint raises an alert.
     #[arg(long, value_name = "PATH")]
     pub intel: Vec<PathBuf>,
-    /// Sigma rule folder or file; repeatable (e.g. a SigmaHQ checkout's rules/windows).
+    /// Rule folder or file, repeatable: Sigma rules (e.g. a SigmaHQ checkout's
+    /// rules/windows) and mamori's own rule files (format of the built-in rules/), recognised
+    /// per file.
     #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Time zone of log timestamps that carry none (IANA name, e.g. UTC). Default:

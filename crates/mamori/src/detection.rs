@@ -59,23 +59,37 @@ impl Detection {
             i
         };
         let engine = Engine::new(cfg, intel).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let (log_rules, lint) = ThresholdRules::load_texts(BUILTIN_RULES, rules_cfg)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // --rules paths may hold Sigma and mamori rule files alike; mamori ones run with the
+        // built-in log checks.
+        let files = crate::rulefiles::RuleFiles::find(rules)?;
+        let mut own: Vec<(String, String)> = Vec::new();
+        for f in &files.mamori {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading rule file {}", f.display()))?;
+            // The repository's own rules/ are already embedded: do not load them twice.
+            if !BUILTIN_RULES.iter().any(|(_, b)| *b == text) {
+                own.push((f.display().to_string(), text));
+            }
+        }
+        let texts: Vec<(&str, &str)> = BUILTIN_RULES
+            .iter()
+            .copied()
+            .chain(own.iter().map(|(o, t)| (o.as_str(), t.as_str())))
+            .collect();
+        let (log_rules, lint) =
+            ThresholdRules::load_texts(&texts, rules_cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         load_notes.push(format!(
-            "log checks: {} built-in rules active, {} waiting for configuration ([rules] lists)",
+            "log checks: {} rules active, {} waiting for configuration ([rules] lists), {} with errors (see `mamori rules lint`)",
             lint.loaded(),
-            lint.inactive()
+            lint.inactive(),
+            lint.errors()
         ));
-        let sigma = if rules.is_empty() {
+        let sigma = if files.sigma.is_empty() {
             None
         } else {
             let mut b = mamori_sigma::RuleSetBuilder::new(Default::default());
-            for d in rules {
-                if d.is_dir() {
-                    b.add_dir(d);
-                } else {
-                    b.add_file(d);
-                }
+            for f in &files.sigma {
+                b.add_file(f);
             }
             let (set, report) = b.build();
             load_notes.push(format!(

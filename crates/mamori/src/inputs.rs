@@ -23,21 +23,19 @@ pub const MAX_LINE: usize = 1 << 20;
 /// What a file is, from its first bytes and name.
 pub fn sniff(path: &Path) -> Result<(FileFormat, Vec<u8>)> {
     let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut head = vec![0u8; 8192];
-    let mut n = 0;
-    while n < head.len() {
-        let k = f.read(&mut head[n..])?;
-        if k == 0 {
-            break;
-        }
-        n += k;
-    }
-    head.truncate(n);
+    let head = read_head(&mut f).with_context(|| format!("reading {}", path.display()))?;
     let name = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok((mamori_logparse::detect_format(&head, &name), head))
+}
+
+/// Up to the first 8 KiB of a stream: what format detection looks at.
+fn read_head(r: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(8192);
+    r.take(8192).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// Modification time of a file as event time (the receive time of offline logs).
@@ -85,18 +83,7 @@ pub fn read_log_file(
                         .map_err(|e| anyhow::anyhow!("{name}: not a readable zstd stream: {e}"))?,
                 )
             };
-            let mut head = vec![0u8; 8192];
-            let mut n = 0;
-            while n < head.len() {
-                let k = reader
-                    .read(&mut head[n..])
-                    .with_context(|| format!("decompressing {name}"))?;
-                if k == 0 {
-                    break;
-                }
-                n += k;
-            }
-            head.truncate(n);
+            let head = read_head(&mut reader).with_context(|| format!("decompressing {name}"))?;
             let inner = mamori_logparse::detect_format(&head, &inner_name);
             let label = format!("{}+{}", fmt_name(format), fmt_name(inner));
             let chained = std::io::Cursor::new(head).chain(reader);

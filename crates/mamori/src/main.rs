@@ -10,6 +10,7 @@ mod detection;
 mod i18n;
 mod inputs;
 mod output;
+mod rulefiles;
 mod summary;
 mod table;
 

@@ -276,3 +276,39 @@ fn log_files_are_detected_parsed_and_checked() {
         "no brute-force alert"
     );
 }
+
+#[test]
+fn rules_option_loads_mamori_rule_files_next_to_sigma() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("mine.yml"),
+        "id: custom.two_failures\nname: two failures\nname_ja: 2回の失敗\nseverity: low\nmatch: {event.dataset: sshd, event.outcome: failure}\nthreshold: {count: 2, within: 1m, same: [source.ip]}\nmessage: \"{count} failures from {source.ip}\"\nmessage_ja: \"{source.ip} から {count} 回失敗\"\n",
+    )
+    .unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "Nov  2 09:00:01 srv sshd[1]: Failed password for bob from 198.51.100.7 port 40001 ssh2\n\
+         Nov  2 09:00:02 srv sshd[1]: Failed password for bob from 198.51.100.7 port 40002 ssh2\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    mamori()
+        .args([
+            "analyze", "-q", "--tz", "UTC", "--format", "jsonl", "--rules",
+        ])
+        .arg(&rules)
+        .arg("-o")
+        .arg(&out)
+        .arg(&log)
+        .assert()
+        .success();
+    let recs = jsonl(&out);
+    let alert = recs
+        .iter()
+        .find(|r| r["rule"]["id"] == "custom.two_failures")
+        .expect("the custom rule fired");
+    assert_eq!(alert["message"], "2 failures from 198.51.100.7");
+}
