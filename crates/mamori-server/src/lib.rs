@@ -40,3 +40,4 @@
 //! ```
 
 pub mod auth;
+pub mod control;
