@@ -19,12 +19,12 @@ use mamori_logparse::{FileFormat, LogParser};
 use mamori_proto::capture::CaptureReader;
 
 use crate::cli::{AnalyzeArgs, Format};
-use crate::config::MamoriConfig;
-use crate::detection::Detection;
 use crate::i18n::Lang;
-use crate::inputs;
 use crate::output::JsonLines;
 use crate::summary::{InputFact, RunFacts, Summary};
+use mamori_pipeline::config::MamoriConfig;
+use mamori_pipeline::detection::Detection;
+use mamori_pipeline::files as inputs;
 
 /// Where events go: detection first (its alerts follow the event that raised them), then
 /// the summary and the JSON-lines file.
@@ -151,13 +151,15 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
                 &mut facts.unusable,
             ),
             Ok((format, _)) => {
-                let mut emit = |mut ev: Event| -> Result<()> {
+                let mut emit = |mut ev: Event| -> Result<(), mamori_pipeline::SinkError> {
                     // An offline file has no real receive time (its modification time stands
                     // in), so the source clock cannot be judged against it.
                     ev.fields.remove("mamori.log.clock_skew_ms");
                     buf.push(ev);
                     if buf.len() >= 256 {
-                        sinks.emit(&mut buf)?;
+                        sinks
+                            .emit(&mut buf)
+                            .map_err(mamori_pipeline::SinkError::from)?;
                     }
                     Ok(())
                 };
@@ -169,7 +171,7 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
                     &mut emit,
                 );
                 sinks.emit(&mut buf)?;
-                r.map(|r| InputFact {
+                r.map_err(anyhow::Error::from).map(|r| InputFact {
                     name: name.clone(),
                     kind: r.format,
                     units: r.lines,
@@ -178,7 +180,7 @@ pub fn run(args: AnalyzeArgs, lang: Lang) -> Result<ExitCode> {
                     error: None,
                 })
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         let fact = match fact {
             Ok(f) => f,

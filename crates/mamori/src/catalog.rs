@@ -167,10 +167,11 @@ pub fn checks(cmd: ChecksCommand, lang: Lang) -> Result<ExitCode> {
         }
         ChecksCommand::Status { config, intel } => {
             let cfg = match &config {
-                Some(p) => crate::config::MamoriConfig::load(p)?,
-                None => crate::config::MamoriConfig::default(),
+                Some(p) => mamori_pipeline::config::MamoriConfig::load(p)?,
+                None => mamori_pipeline::config::MamoriConfig::default(),
             };
-            let d = crate::detection::Detection::new(cfg.detect, &cfg.rules, &intel, &[])?;
+            let d =
+                mamori_pipeline::detection::Detection::new(cfg.detect, &cfg.rules, &intel, &[])?;
             println!(
                 "config: {}",
                 config
@@ -245,7 +246,7 @@ pub fn parsers(cmd: ParsersCommand, lang: Lang) -> Result<ExitCode> {
                 .unwrap_or_default();
             let mut parser = LogParser::default();
             let ctx = LineContext {
-                received: crate::inputs::file_time(&file),
+                received: mamori_pipeline::files::file_time(&file),
                 source: &name,
                 source_ip: None,
                 hint: mamori_logparse::hint_for_file_name(&base),
@@ -302,10 +303,10 @@ pub fn parsers(cmd: ParsersCommand, lang: Lang) -> Result<ExitCode> {
 pub fn rules(cmd: RulesCommand, rules_cfg: &mamori_detect::rules::RulesConfig) -> Result<ExitCode> {
     match cmd {
         RulesCommand::Lint { paths, verbose } => {
-            let crate::rulefiles::RuleFiles {
+            let mamori_pipeline::rulefiles::RuleFiles {
                 mamori: own,
                 sigma: sigma_files,
-            } = crate::rulefiles::RuleFiles::find(&paths)?;
+            } = mamori_pipeline::rulefiles::RuleFiles::find(&paths)?;
             let mut errors = 0;
             if !own.is_empty() {
                 let (_rules, lint) =

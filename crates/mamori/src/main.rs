@@ -5,12 +5,8 @@
 mod analyze;
 mod catalog;
 mod cli;
-mod config;
-mod detection;
 mod i18n;
-mod inputs;
 mod output;
-mod rulefiles;
 mod summary;
 mod table;
 

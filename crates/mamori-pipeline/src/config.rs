@@ -18,10 +18,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
 use mamori_detect::DetectConfig;
 use mamori_flow::SensorConfig;
 use serde::Deserialize;
+
+use crate::error::{PipelineError, Result};
 
 /// The whole configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -39,14 +40,15 @@ impl MamoriConfig {
     /// Read and validate a file; errors name the file, and the line where toml gives one.
     pub fn load(path: &Path) -> Result<MamoriConfig> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
+            .map_err(|e| PipelineError::io("reading config", path, e))?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parse config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<MamoriConfig> {
-        let mut cfg: MamoriConfig = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
+        let mut cfg: MamoriConfig = toml::from_str(text).map_err(|e| {
+            PipelineError::Config(format!("{origin}: {}", e.to_string().trim_end()))
+        })?;
         cfg.detect.origin = origin.to_owned();
         // Validate the detection part now (the engine would, but without file positions).
         if let Err(e) =
@@ -55,8 +57,8 @@ impl MamoriConfig {
             let msg = e.to_string();
             let line = locate(text, &msg);
             return Err(match line {
-                Some(l) => anyhow::anyhow!("{msg} (near line {l})"),
-                None => anyhow::anyhow!("{msg}"),
+                Some(l) => PipelineError::Config(format!("{msg} (near line {l})")),
+                None => PipelineError::Config(msg),
             });
         }
         Ok(cfg)

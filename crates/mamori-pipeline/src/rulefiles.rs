@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use crate::error::{PipelineError, Result};
 
 /// Whether a YAML rule file is in mamori's own format (top-level `match:`) rather than Sigma.
 pub fn is_mamori_rule_file(text: &str) -> bool {
@@ -41,7 +41,10 @@ impl RuleFiles {
         let mut files = Vec::new();
         for p in paths {
             if !p.exists() {
-                anyhow::bail!("{}: no such file or folder", p.display());
+                return Err(PipelineError::Input(format!(
+                    "{}: no such file or folder",
+                    p.display()
+                )));
             }
             yaml_files(p, &mut files);
         }

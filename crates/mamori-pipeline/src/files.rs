@@ -1,6 +1,6 @@
-//! Input files of `analyze`: format detection and the log-file path.
+//! Input files: format detection and the log-file path.
 //!
-//! Captures go to the sensor (see `analyze.rs`); everything else is read as logs: EVTX
+//! Captures go to the sensor (`mamori_flow::Sensor`); everything else is read as logs: EVTX
 //! through the EVTX reader, text, JSON lines and Zeek TSV line by line through
 //! `mamori_logparse::LogParser`. gzip and zstd files are decompressed on the fly and
 //! detected again.
@@ -13,17 +13,18 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
 use mamori_core::{Counters, Event, Timestamp};
 use mamori_logparse::{FileFormat, LineContext, LogParser};
+
+use crate::error::{PipelineError, Result, SinkError};
 
 /// Longest line read from a log file; the rest of a longer line is dropped and counted.
 pub const MAX_LINE: usize = 1 << 20;
 
 /// What a file is, from its first bytes and name.
 pub fn sniff(path: &Path) -> Result<(FileFormat, Vec<u8>)> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let head = read_head(&mut f).with_context(|| format!("reading {}", path.display()))?;
+    let mut f = File::open(path).map_err(|e| PipelineError::io("opening", path, e))?;
+    let head = read_head(&mut f).map_err(|e| PipelineError::io("reading", path, e))?;
     let name = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -49,10 +50,16 @@ pub fn file_time(path: &Path) -> Timestamp {
 }
 
 /// Result of reading one log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRead {
+    /// Format label, e.g. `log`, `evtx`, `gzip+jsonl`.
     pub format: String,
+    /// Lines (or EVTX records) read.
     pub lines: u64,
 }
+
+/// The callback that receives each event of a file; an error stops reading.
+pub type Emit<'a> = dyn FnMut(Event) -> std::result::Result<(), SinkError> + 'a;
 
 /// Read a log file (possibly compressed) and hand every event to `emit`.
 pub fn read_log_file(
@@ -60,11 +67,11 @@ pub fn read_log_file(
     format: FileFormat,
     parser: &mut LogParser,
     unusable: &mut Counters,
-    emit: &mut dyn FnMut(Event) -> Result<()>,
+    emit: &mut Emit<'_>,
 ) -> Result<LogRead> {
     let name = path.display().to_string();
     let received = file_time(path);
-    let file = File::open(path).with_context(|| format!("opening {name}"))?;
+    let file = File::open(path).map_err(|e| PipelineError::io("opening", path, e))?;
     let base = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -79,11 +86,13 @@ pub fn read_log_file(
                 Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
             } else {
                 Box::new(
-                    ruzstd::decoding::StreamingDecoder::new(BufReader::new(file))
-                        .map_err(|e| anyhow::anyhow!("{name}: not a readable zstd stream: {e}"))?,
+                    ruzstd::decoding::StreamingDecoder::new(BufReader::new(file)).map_err(|e| {
+                        PipelineError::Input(format!("{name}: not a readable zstd stream: {e}"))
+                    })?,
                 )
             };
-            let head = read_head(&mut reader).with_context(|| format!("decompressing {name}"))?;
+            let head =
+                read_head(&mut reader).map_err(|e| PipelineError::io("decompressing", path, e))?;
             let inner = mamori_logparse::detect_format(&head, &inner_name);
             let label = format!("{}+{}", fmt_name(format), fmt_name(inner));
             let chained = std::io::Cursor::new(head).chain(reader);
@@ -92,7 +101,7 @@ pub fn read_log_file(
                     let mut data = Vec::new();
                     BufReader::new(chained)
                         .read_to_end(&mut data)
-                        .with_context(|| format!("decompressing {name}"))?;
+                        .map_err(|e| PipelineError::io("decompressing", path, e))?;
                     let n = read_evtx(&name, data, received, unusable, emit)?;
                     Ok(LogRead {
                         format: label,
@@ -117,17 +126,17 @@ pub fn read_log_file(
                         lines: n,
                     })
                 }
-                other => anyhow::bail!(
+                other => Err(PipelineError::Input(format!(
                     "{name}: compressed {} is not a log format mamori reads",
                     fmt_name(other)
-                ),
+                ))),
             }
         }
         FileFormat::Evtx => {
             let mut data = Vec::new();
             BufReader::new(file)
                 .read_to_end(&mut data)
-                .with_context(|| format!("reading {name}"))?;
+                .map_err(|e| PipelineError::io("reading", path, e))?;
             let n = read_evtx(&name, data, received, unusable, emit)?;
             Ok(LogRead {
                 format: "evtx".into(),
@@ -149,17 +158,18 @@ pub fn read_log_file(
                 lines: n,
             })
         }
-        FileFormat::Bzip2 | FileFormat::Xz => anyhow::bail!(
+        FileFormat::Bzip2 | FileFormat::Xz => Err(PipelineError::Input(format!(
             "{name}: {} compression is not read by mamori; decompress it first",
             fmt_name(format)
-        ),
-        FileFormat::Pcap => anyhow::bail!("{name}: is a capture"),
-        FileFormat::Unknown => anyhow::bail!(
+        ))),
+        FileFormat::Pcap => Err(PipelineError::Input(format!("{name}: is a capture"))),
+        FileFormat::Unknown => Err(PipelineError::Input(format!(
             "{name}: not a capture, log text, JSON lines or EVTX file (binary or empty)"
-        ),
+        ))),
     }
 }
 
+/// Short name of a file format, as shown in summaries.
 pub fn fmt_name(f: FileFormat) -> &'static str {
     match f {
         FileFormat::Evtx => "evtx",
@@ -181,7 +191,7 @@ fn read_evtx(
     data: Vec<u8>,
     received: Timestamp,
     unusable: &mut Counters,
-    emit: &mut dyn FnMut(Event) -> Result<()>,
+    emit: &mut Emit<'_>,
 ) -> Result<u64> {
     let mut err = None;
     let mut n = 0u64;
@@ -193,9 +203,9 @@ fn read_evtx(
             }
         }
     })
-    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    .map_err(|e| PipelineError::Input(format!("{name}: {e}")))?;
     if let Some(e) = err {
-        return Err(e);
+        return Err(PipelineError::Sink(e));
     }
     Ok(n)
 }
@@ -207,7 +217,7 @@ fn read_lines(
     received: Timestamp,
     parser: &mut LogParser,
     unusable: &mut Counters,
-    emit: &mut dyn FnMut(Event) -> Result<()>,
+    emit: &mut Emit<'_>,
 ) -> Result<u64> {
     let hint = mamori_logparse::hint_for_file_name(base);
     let ctx = LineContext {
@@ -223,7 +233,7 @@ fn read_lines(
         let k = (&mut r)
             .take(MAX_LINE as u64)
             .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading {name} after line {n}"))?;
+            .map_err(|e| PipelineError::Input(format!("reading {name} after line {n}: {e}")))?;
         if k == 0 {
             break;
         }
@@ -236,7 +246,10 @@ fn read_lines(
                 rest.clear();
                 let m = (&mut r)
                     .take(MAX_LINE as u64)
-                    .read_until(b'\n', &mut rest)?;
+                    .read_until(b'\n', &mut rest)
+                    .map_err(|e| {
+                        PipelineError::Input(format!("reading {name} after line {n}: {e}"))
+                    })?;
                 if m == 0 || rest.last() == Some(&b'\n') {
                     break;
                 }
@@ -246,8 +259,83 @@ fn read_lines(
             buf.pop();
         }
         if let Some(ev) = parser.parse(&buf, &ctx) {
-            emit(ev)?;
+            emit(ev).map_err(PipelineError::Sink)?;
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    const LINES: &str = "Nov 23 10:00:00 gw sshd[42]: Failed password for root from 192.0.2.7 port 50000 ssh2\n\
+                         Nov 23 10:00:01 gw sshd[42]: Accepted password for alice from 192.0.2.8 port 50001 ssh2\n";
+
+    fn parser() -> LogParser {
+        LogParser::new(mamori_logparse::LogParserConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn gzip_log_is_detected_decompressed_and_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(LINES.as_bytes()).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+
+        let (format, _) = sniff(&path).unwrap();
+        assert_eq!(format, FileFormat::Gzip);
+        let mut events = Vec::new();
+        let mut counters = Counters::new();
+        let read = read_log_file(&path, format, &mut parser(), &mut counters, &mut |ev| {
+            events.push(ev);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(read.lines, 2);
+        assert_eq!(read.format, "gzip+log");
+        assert_eq!(events.len(), 2);
+        assert!(events.iter().all(|e| e.dataset == "sshd"), "{events:?}");
+    }
+
+    #[test]
+    fn a_sink_error_stops_reading_and_is_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, LINES).unwrap();
+        let mut seen = 0;
+        let err = read_log_file(
+            &path,
+            FileFormat::Lines,
+            &mut parser(),
+            &mut Counters::new(),
+            &mut |_| {
+                seen += 1;
+                Err("disk full".into())
+            },
+        )
+        .unwrap_err();
+        assert_eq!(seen, 1);
+        assert!(matches!(err, PipelineError::Sink(_)));
+        assert_eq!(err.to_string(), "disk full");
+    }
+
+    #[test]
+    fn binary_garbage_is_refused_with_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob.bin");
+        std::fs::write(&path, [0u8, 159, 146, 150, 0, 1, 2, 3]).unwrap();
+        let (format, _) = sniff(&path).unwrap();
+        let err = read_log_file(
+            &path,
+            format,
+            &mut parser(),
+            &mut Counters::new(),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("blob.bin"), "{err}");
+    }
 }

@@ -1,20 +1,23 @@
-//! Detection in the CLI: the built-in network checks and threat intel (`mamori-detect`)
-//! and Sigma rule folders (`mamori-sigma`) over every event, in event time.
+//! Detection over every event, in event time: the built-in network checks and threat intel
+//! (`mamori-detect`), the built-in log rules plus mamori rule files, DHCP enrichment, and
+//! Sigma rule folders (`mamori-sigma`).
 //!
 //! The watermark is the largest event time seen; windows and engaged/past transitions follow
 //! it, so the same inputs give the same alerts on every run.
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
 use mamori_core::{Alert, Counters, Event, EventKind, Timestamp};
 use mamori_detect::rules::{Enricher, RulesConfig, ThresholdRules, BUILTIN_RULES};
 use mamori_detect::{DetectConfig, Engine, Intel, IntelSource};
 use mamori_sigma::{Correlator, RuleEngine as _, RuleSet};
 
+use crate::error::{PipelineError, Result};
+
 /// How often (event time) the engine is told time moved on.
 const ADVANCE_STEP_NS: i64 = 1_000_000_000;
 
+/// Every detector of mamori behind one `process(event)`.
 pub struct Detection {
     engine: Engine,
     log_rules: ThresholdRules,
@@ -30,6 +33,7 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// Load intel lists and rule files (built-in rules are always included).
     pub fn new(
         mut cfg: DetectConfig,
         rules_cfg: &RulesConfig,
@@ -44,7 +48,7 @@ impl Detection {
         let intel = if cfg.intel.is_empty() {
             Intel::empty()
         } else {
-            let i = Intel::load(&cfg.intel).context("loading threat intelligence")?;
+            let i = Intel::load(&cfg.intel).map_err(|e| PipelineError::Intel(e.to_string()))?;
             let r = i.report();
             load_notes.push(format!(
                 "threat intel: {} indicators from {} file(s), {} line(s) rejected",
@@ -58,14 +62,14 @@ impl Detection {
             }
             i
         };
-        let engine = Engine::new(cfg, intel).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let engine = Engine::new(cfg, intel).map_err(|e| PipelineError::Config(e.to_string()))?;
         // --rules paths may hold Sigma and mamori rule files alike; mamori ones run with the
         // built-in log checks.
         let files = crate::rulefiles::RuleFiles::find(rules)?;
         let mut own: Vec<(String, String)> = Vec::new();
         for f in &files.mamori {
             let text = std::fs::read_to_string(f)
-                .with_context(|| format!("reading rule file {}", f.display()))?;
+                .map_err(|e| PipelineError::io("reading rule file", f, e))?;
             // The repository's own rules/ are already embedded: do not load them twice.
             if !BUILTIN_RULES.iter().any(|(_, b)| *b == text) {
                 own.push((f.display().to_string(), text));
@@ -76,8 +80,8 @@ impl Detection {
             .copied()
             .chain(own.iter().map(|(o, t)| (o.as_str(), t.as_str())))
             .collect();
-        let (log_rules, lint) =
-            ThresholdRules::load_texts(&texts, rules_cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (log_rules, lint) = ThresholdRules::load_texts(&texts, rules_cfg)
+            .map_err(|e| PipelineError::Rules(e.to_string()))?;
         load_notes.push(format!(
             "log checks: {} rules active, {} waiting for configuration ([rules] lists), {} with errors (see `mamori rules lint`)",
             lint.loaded(),
